@@ -1,0 +1,60 @@
+"""omniws: one async WebSocket client for CPython and Pyodide that stays connected by itself."""
+
+from ._connect import Connection, connect
+from ._version import __version__
+from .client import ClientStats, EventHandlers, HandlerError, WebSocketClient
+from .config import CompressionConfig, ReconnectConfig, WebSocketConfig
+from .errors import (
+    ConfigError,
+    ConnectionClosed,
+    ConnectionFailed,
+    HandshakeRejected,
+    MessageTooLarge,
+    ProtocolError,
+    WebApiError,
+    WebSocketError,
+    WebSocketTimeout,
+)
+from .messages import CloseCode, CloseFrame, Data, Message
+from .state import (
+    Closing,
+    Connected,
+    Connecting,
+    ConnectionState,
+    Disconnected,
+    Failed,
+    Reconnecting,
+)
+
+__all__ = [
+    "ClientStats",
+    "CloseCode",
+    "CloseFrame",
+    "Closing",
+    "CompressionConfig",
+    "ConfigError",
+    "Connected",
+    "Connecting",
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionFailed",
+    "ConnectionState",
+    "Data",
+    "Disconnected",
+    "EventHandlers",
+    "Failed",
+    "HandlerError",
+    "HandshakeRejected",
+    "Message",
+    "MessageTooLarge",
+    "ProtocolError",
+    "ReconnectConfig",
+    "Reconnecting",
+    "WebApiError",
+    "WebSocketClient",
+    "WebSocketConfig",
+    "WebSocketError",
+    "WebSocketTimeout",
+    "__version__",
+    "connect",
+]

@@ -1,0 +1,7 @@
+"""``python -m omniws``: the same as the ``omniws`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""``omniws.connect()``: one connection, no supervision, on whichever platform this is."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from typing import Any
+
+from .config import WebSocketConfig
+
+if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
+    from .wasm import Connection, open_connection  # type: ignore[import-not-found,unused-ignore]
+else:
+    from .native import Connection, open_connection
+
+__all__ = ["Connection", "connect", "open_connection"]
+
+
+class connect:
+    """Open one WebSocket connection, without reconnection or heartbeat.
+
+    ``await connect(url, **options)`` returns the open connection;
+    ``async with connect(url, **options) as ws:`` also closes it on exit. The options are
+    the fields of :class:`~omniws.WebSocketConfig`; a ready config can be passed as
+    ``connect(config=...)``. For a connection that survives drops and restarts, use
+    :class:`~omniws.WebSocketClient`.
+    """
+
+    def __init__(
+        self, url: str | None = None, *, config: WebSocketConfig | None = None, **options: Any
+    ) -> None:
+        if config is None:
+            if url is None:
+                raise TypeError("connect() needs a URL, e.g. connect('ws://127.0.0.1:8765/')")
+            config = WebSocketConfig(url=url, **options)
+        elif url is not None or options:
+            raise TypeError("pass either a config or a URL with options to connect(), not both")
+        self.config = config
+        self._connection: Connection | None = None
+
+    def __await__(self) -> Generator[Any, None, Connection]:
+        return open_connection(self.config).__await__()
+
+    async def __aenter__(self) -> Connection:
+        self._connection = await open_connection(self.config)
+        return self._connection
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._connection is not None:
+            await self._connection.close()

@@ -1,0 +1,260 @@
+"""Configuration: plain dataclasses, validated on construction.
+
+Every invalid value raises :class:`~omniws.errors.ConfigError` naming the field, so a
+mistake shows up where the config is written, not at the first reconnect at 3 a.m.
+Durations are float seconds or :class:`datetime.timedelta`.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from ._version import __version__
+from .errors import ConfigError
+
+__all__ = ["CompressionConfig", "Endpoint", "ReconnectConfig", "WebSocketConfig"]
+
+Duration = float | int | timedelta
+
+DEFAULT_USER_AGENT = (
+    f"omniws/{__version__} Python/{sys.version_info.major}.{sys.version_info.minor}"
+)
+# RFC 7230 token characters: subprotocol names and header names must be tokens.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def as_seconds(value: Duration) -> float:
+    """A duration (float seconds or timedelta) as float seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _seconds(
+    name: str, value: Duration | None, *, allow_none: bool, allow_zero: bool = False
+) -> float | None:
+    if value is None:
+        if allow_none:
+            return None
+        raise ConfigError(name, "must be a number of seconds, not None")
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ConfigError(name, f"must be seconds (float) or a timedelta, got {value!r}")
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ConfigError(name, f"must be a finite duration, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        limit = "zero or more" if allow_zero else "greater than zero"
+        hint = "; use None to disable it" if allow_none else ""
+        raise ConfigError(name, f"must be {limit} seconds, got {value!r}{hint}")
+    return seconds
+
+
+def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(name, f"must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+class Endpoint(NamedTuple):
+    """Where a ``ws://`` or ``wss://`` URL points."""
+
+    secure: bool
+    host: str
+    port: int
+    resource: str  # path and query, as sent in the request line
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.secure else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def parse_url(url: object, field_name: str = "url") -> Endpoint:
+    """Split a WebSocket URL, raising ConfigError with the fix when it is not one."""
+    if not isinstance(url, str) or not url:
+        raise ConfigError(field_name, f"must be a ws:// or wss:// URL string, got {url!r}")
+    if any(c in url for c in "\r\n\t "):
+        raise ConfigError(field_name, f"must not contain whitespace or line breaks: {url!r}")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("ws", "wss"):
+        fix = " (use ws:// or wss:// instead)" if scheme in ("http", "https") else ""
+        raise ConfigError(
+            field_name, f"scheme must be ws or wss, got {parts.scheme or 'none'!r}{fix}"
+        )
+    if parts.fragment:
+        raise ConfigError(field_name, "must not contain a #fragment (RFC 6455 section 3)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(field_name, f"has an invalid port: {url!r}") from None
+    if not parts.hostname:
+        raise ConfigError(field_name, f"has no host: {url!r}")
+    secure = scheme == "wss"
+    resource = parts.path or "/"
+    if parts.query:
+        resource += "?" + parts.query
+    return Endpoint(secure, parts.hostname, port or (443 if secure else 80), resource)
+
+
+@dataclass(frozen=True)
+class CompressionConfig:
+    """permessage-deflate (RFC 7692) settings.
+
+    ``threshold``: messages shorter than this many bytes are sent uncompressed, since
+    deflate costs more CPU than it saves on them. ``level`` is the zlib level (0-9).
+    """
+
+    level: int = 6
+    threshold: int = 128
+    client_max_window_bits: int | None = 15
+    server_max_window_bits: int | None = None
+    client_no_context_takeover: bool = False
+    server_no_context_takeover: bool = False
+    mem_level: int = 8
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.level, int) or not 0 <= self.level <= 9:
+            raise ConfigError("compression.level", f"must be 0 to 9, got {self.level!r}")
+        if not isinstance(self.mem_level, int) or not 1 <= self.mem_level <= 9:
+            raise ConfigError("compression.mem_level", f"must be 1 to 9, got {self.mem_level!r}")
+        if not isinstance(self.threshold, int) or self.threshold < 0:
+            raise ConfigError(
+                "compression.threshold", f"must be >= 0 bytes, got {self.threshold!r}"
+            )
+        for name in ("client_max_window_bits", "server_max_window_bits"):
+            bits = getattr(self, name)
+            if bits is not None and (not isinstance(bits, int) or not 8 <= bits <= 15):
+                raise ConfigError(f"compression.{name}", f"must be 8 to 15 or None, got {bits!r}")
+
+
+@dataclass(frozen=True)
+class ReconnectConfig:
+    """When and how fast a :class:`~omniws.WebSocketClient` reconnects.
+
+    The n-th retry waits ``min(max_delay, initial_delay * multiplier**(n-1))`` seconds,
+    spread by +/- ``jitter`` (a fraction) so that many clients do not return at once.
+    A connection that stayed up for ``reset_after`` seconds starts the backoff over.
+    """
+
+    max_attempts: int | None = None
+    initial_delay: Duration = 0.5
+    max_delay: Duration = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+    reset_after: Duration = 10.0
+    retry_on_normal_close: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_attempts is not None:
+            _positive_int("reconnect.max_attempts", self.max_attempts)
+        for name in ("initial_delay", "max_delay", "reset_after"):
+            value = _seconds(
+                f"reconnect.{name}", getattr(self, name), allow_none=False, allow_zero=True
+            )
+            object.__setattr__(self, name, value)
+        if self.max_delay < self.initial_delay:  # type: ignore[operator]
+            raise ConfigError("reconnect.max_delay", "must be >= initial_delay")
+        if not isinstance(self.multiplier, (int, float)) or not self.multiplier >= 1:
+            raise ConfigError("reconnect.multiplier", f"must be >= 1, got {self.multiplier!r}")
+        if not isinstance(self.jitter, (int, float)) or not 0 <= self.jitter <= 1:
+            raise ConfigError(
+                "reconnect.jitter", f"must be a fraction from 0 to 1, got {self.jitter!r}"
+            )
+
+
+@dataclass(frozen=True)
+class WebSocketConfig:
+    """Everything that shapes one WebSocket connection (and its reconnections).
+
+    Defaults follow the original design: 30 s connect timeout, a heartbeat every 30 s,
+    64 MiB messages, compression on, and reconnection with exponential backoff.
+    """
+
+    url: str
+    protocols: Sequence[str] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    connect_timeout: Duration | None = 30.0
+    heartbeat_interval: Duration | None = 30.0
+    heartbeat_timeout: Duration = 20.0
+    close_timeout: Duration = 10.0
+    max_message_size: int | None = 64 * 1024 * 1024
+    compression: bool | CompressionConfig = True
+    reconnect: ReconnectConfig | None = field(default_factory=ReconnectConfig)
+    ssl: ssl.SSLContext | None = None
+    origin: str | None = None
+    user_agent: str | None = DEFAULT_USER_AGENT
+    max_queue: int = 1024
+    write_limit: int = 64 * 1024
+    send_timeout: Duration | None = 30.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        endpoint = parse_url(self.url)
+        set_(self, "endpoint", endpoint)
+        if isinstance(self.protocols, str):
+            raise ConfigError(
+                "protocols", f"must be a list of names, not the string {self.protocols!r}"
+            )
+        protocols = tuple(self.protocols)
+        for name in protocols:
+            if not isinstance(name, str) or not _TOKEN.match(name):
+                raise ConfigError(
+                    "protocols", f"{name!r} is not a valid subprotocol token (RFC 6455 4.1)"
+                )
+        set_(self, "protocols", protocols)
+        if not isinstance(self.headers, Mapping):
+            raise ConfigError(
+                "headers",
+                f"must be a mapping of names to values, got {type(self.headers).__name__}",
+            )
+        for name, value in self.headers.items():
+            if not isinstance(name, str) or not _TOKEN.match(name):
+                raise ConfigError("headers", f"header name {name!r} is not a valid HTTP token")
+            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+                raise ConfigError(
+                    "headers", f"value of {name!r} must be a string without CR, LF or NUL"
+                )
+        set_(self, "headers", dict(self.headers))
+        for name in ("connect_timeout", "heartbeat_interval", "send_timeout"):
+            set_(self, name, _seconds(name, getattr(self, name), allow_none=True))
+        for name in ("heartbeat_timeout", "close_timeout"):
+            set_(self, name, _seconds(name, getattr(self, name), allow_none=False))
+        if self.max_message_size is not None:
+            _positive_int("max_message_size", self.max_message_size)
+        _positive_int("max_queue", self.max_queue)
+        _positive_int("write_limit", self.write_limit)
+        if self.compression is True:
+            set_(self, "compression", CompressionConfig())
+        elif not isinstance(self.compression, (bool, CompressionConfig)):
+            raise ConfigError("compression", "must be True, False or a CompressionConfig")
+        if self.reconnect is not None and not isinstance(self.reconnect, ReconnectConfig):
+            raise ConfigError("reconnect", "must be a ReconnectConfig or None (never reconnect)")
+        if self.ssl is not None and not isinstance(self.ssl, ssl.SSLContext):
+            raise ConfigError(
+                "ssl", "must be an ssl.SSLContext (or None for the system trust store)"
+            )
+        if self.ssl is not None and not endpoint.secure:
+            raise ConfigError("ssl", "was given for a ws:// URL; use wss:// to connect with TLS")
+        for name in ("origin", "user_agent"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, str) or any(c in value for c in "\r\n\0")
+            ):
+                raise ConfigError(name, "must be a string without CR, LF or NUL, or None")
+
+    endpoint: Endpoint = field(init=False, repr=False, compare=False)
+
+    @property
+    def deflate(self) -> CompressionConfig | None:
+        """The compression settings, or None when compression is off."""
+        return self.compression if isinstance(self.compression, CompressionConfig) else None

@@ -1,0 +1,245 @@
+"""RFC 6455 frames: encoding, masking and an incremental decoder (sans-I/O).
+
+The decoder checks everything that can be checked on one frame (reserved bits, opcodes,
+masking, control-frame rules, the size limit from the header before the payload is
+buffered) and hands each complete frame to a callback as ``(first_byte, payload)``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+
+from ..errors import MessageTooLarge, ProtocolError
+
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONTINUATION",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameDecoder",
+    "MaskingKeys",
+    "encode_frame",
+    "mask",
+]
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+FIN = 0x80
+RSV1 = 0x40
+_KNOWN_OPCODES = frozenset((OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG))
+_pack_16 = struct.Struct("!BBH").pack
+_pack_64 = struct.Struct("!BBQ").pack
+_unpack_16 = struct.Struct("!H").unpack_from
+_unpack_64 = struct.Struct("!Q").unpack_from
+
+# XOR tables for bulk masking: _XOR[k] maps every byte b to b ^ k.
+_XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
+_BULK_MASK_THRESHOLD = 2048  # below it one big-integer XOR is faster than four translates
+
+
+def mask(payload: bytes | bytearray | memoryview, key: bytes) -> bytes:
+    """XOR ``payload`` with the 4-byte masking ``key`` (masking and unmasking are the same)."""
+    size = len(payload)
+    if size < _BULK_MASK_THRESHOLD:
+        repeated = (key * ((size >> 2) + 1))[:size]
+        value = int.from_bytes(payload, "little") ^ int.from_bytes(repeated, "little")
+        return value.to_bytes(size, "little")
+    out = bytearray(size)
+    _mask_into(out, 0, payload, key)
+    return bytes(out)
+
+
+def _mask_into(
+    out: bytearray, offset: int, payload: bytes | bytearray | memoryview, key: bytes
+) -> None:
+    data = payload if isinstance(payload, (bytes, bytearray)) else bytes(payload)
+    for i in range(4):
+        out[offset + i :: 4] = data[i::4].translate(_XOR[key[i]])
+
+
+class MaskingKeys:
+    """Masking keys from the OS's strong random source, drawn in batches of 1024."""
+
+    __slots__ = ("_buffer", "_position")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._position = 0
+
+    def next(self) -> bytes:
+        position = self._position
+        if position >= len(self._buffer):
+            self._buffer = os.urandom(4096)
+            position = 0
+        self._position = position + 4
+        return self._buffer[position : position + 4]
+
+
+def encode_frame(
+    opcode: int,
+    payload: bytes | bytearray | memoryview,
+    key: bytes | None,
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+) -> bytes:
+    """One frame as bytes; masked with ``key`` (clients always mask), unmasked when None."""
+    size = len(payload)
+    first = (FIN if fin else 0) | (RSV1 if rsv1 else 0) | opcode
+    mask_bit = 0x80 if key is not None else 0
+    if size < 126:
+        header = bytes((first, mask_bit | size))
+    elif size < 65536:
+        header = _pack_16(first, mask_bit | 126, size)
+    else:
+        header = _pack_64(first, mask_bit | 127, size)
+    if key is None:
+        return header + payload
+    if size < _BULK_MASK_THRESHOLD:
+        return header + key + mask(payload, key)
+    start = len(header) + 4
+    out = bytearray(start + size)
+    out[:start] = header + key
+    _mask_into(out, start, payload, key)
+    return bytes(out)
+
+
+FrameCallback = Callable[[int, bytes], None]
+
+
+class FrameDecoder:
+    """Incremental decoder of server-to-client frames.
+
+    ``feed(data)`` parses every complete frame in ``data`` (plus what was left over) and
+    calls ``on_frame(first_byte, payload)`` for each. ``max_payload`` bounds a data frame's
+    length before its payload is buffered; the caller lowers it while a fragmented message
+    grows. ``allow_rsv1`` is set when permessage-deflate was negotiated. ``expect_masked``
+    flips the masking rule for the server role (used by the test and demo servers).
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_have",
+        "_need",
+        "allow_rsv1",
+        "expect_masked",
+        "max_payload",
+        "on_frame",
+    )
+
+    def __init__(
+        self,
+        on_frame: FrameCallback,
+        *,
+        max_payload: int | None = None,
+        allow_rsv1: bool = False,
+        expect_masked: bool = False,
+    ) -> None:
+        self.on_frame = on_frame
+        self.max_payload = max_payload
+        self.allow_rsv1 = allow_rsv1
+        self.expect_masked = expect_masked
+        self._chunks: list[bytes] = []
+        self._have = 0
+        self._need = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet parsed into a frame."""
+        return self._have
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; raises ProtocolError (or MessageTooLarge) on a bad frame."""
+        if self._chunks:
+            self._chunks.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return
+            data = b"".join(self._chunks)
+            self._chunks = []
+            self._have = 0
+        end = len(data)
+        position = need = 0
+        on_frame = self.on_frame
+        mask_bit = 0x80 if self.expect_masked else 0
+        while end - position >= 2:
+            first = data[position]
+            second = data[position + 1]
+            length = second & 0x7F
+            start = position + 2
+            if length >= 126:
+                if length == 126:
+                    if end - position < 4:
+                        break
+                    length = _unpack_16(data, start)[0]
+                    start += 2
+                else:
+                    if end - position < 10:
+                        break
+                    length = _unpack_64(data, start)[0]
+                    start += 8
+                    if length >> 63:
+                        self._check(first, second, length)
+            masked = second & 0x80
+            if masked:
+                start += 4
+            if (
+                first & 0x70
+                or masked != mask_bit
+                or first & 0x0F not in (OP_TEXT, OP_BINARY)
+                or (self.max_payload is not None and length > self.max_payload)
+            ):
+                self._check(first, second, length)
+            stop = start + length
+            if stop > end:
+                need = stop - position
+                break
+            payload = data[start:stop]
+            if masked:
+                payload = mask(payload, data[start - 4 : start])
+            position = stop
+            on_frame(first, payload)
+        if position < end:
+            rest = data[position:] if position else data
+            self._chunks = [rest]
+            self._have = len(rest)
+            self._need = need if need > self._have else self._have + 1
+
+    def _check(self, first: int, second: int, length: int) -> None:
+        """The slow path: explain exactly what is wrong with an unusual frame header."""
+        opcode = first & 0x0F
+        if opcode not in _KNOWN_OPCODES:
+            raise ProtocolError(f"server sent a frame with reserved opcode {opcode:#x}")
+        if first & 0x30 or (first & RSV1 and not self.allow_rsv1):
+            raise ProtocolError(
+                f"server set reserved bits {first & 0x70:#04x} without a negotiated extension"
+            )
+        if bool(second & 0x80) != self.expect_masked:
+            side = "client" if self.expect_masked else "server"
+            rule = "must be masked" if self.expect_masked else "must not be masked"
+            raise ProtocolError(f"frames from the {side} {rule} (RFC 6455 5.1)")
+        if length >> 63:
+            raise ProtocolError("frame length has the most significant bit set")
+        if opcode & 0x08:
+            if not first & FIN:
+                raise ProtocolError(f"control frame {opcode:#x} is fragmented")
+            if length > 125:
+                raise ProtocolError(
+                    f"control frame {opcode:#x} has a {length}-byte payload (max 125)"
+                )
+            if first & RSV1:
+                raise ProtocolError("control frame has RSV1 set")
+        elif self.max_payload is not None and length > self.max_payload:
+            limit = self.max_payload
+            # a compressed frame may run slightly larger than its inflated content
+            if not (first & RSV1 and length <= limit + (limit >> 3) + 1024):
+                raise MessageTooLarge(length, limit)

@@ -1,0 +1,1 @@
+"""Integration tests: omniws against real servers on loopback (see conftest.py)."""
