@@ -124,13 +124,13 @@ class WebSocketProtocol:
                 self.close_sent.reason,
                 detail="cannot send after close() was called",
             )
+        keys = self._keys
+        key = keys.next() if keys is not None else None
         deflate = self.deflate
         if deflate is not None and len(payload) >= deflate.threshold:
-            self.write(
-                encode_frame(opcode, deflate.compress(bytes(payload)), self._key(), rsv1=True)
-            )
+            self.write(encode_frame(opcode, deflate.compress(payload), key, rsv1=True))
         else:
-            self.write(encode_frame(opcode, payload, self._key()))
+            self.write(encode_frame(opcode, payload, key))
 
     def _key(self) -> bytes | None:
         return self._keys.next() if self._keys is not None else None

@@ -220,10 +220,9 @@ class PerMessageDeflate:
         self.level = level
         self.mem_level = mem_level
         self.threshold = threshold  # messages shorter than this go out uncompressed
-        # 8 -> 9: see the module docstring; zlib then keeps distances within 256 bytes.
-        self._compressor = zlib.compressobj(
-            level, zlib.DEFLATED, -max(client_max_window_bits, 9), mem_level
-        )
+        # created on the first compressed message: zlib's state is about 256 KiB, and many
+        # connections never send a message above the threshold
+        self._compressor: zlib._Compress | None = None
         # Without context takeover a full flush ends each message: it empties the match
         # history like a new compressor would, at a tenth of the cost of creating one.
         self._flush = zlib.Z_FULL_FLUSH if client_no_context_takeover else zlib.Z_SYNC_FLUSH
@@ -241,6 +240,11 @@ class PerMessageDeflate:
     def compress(self, payload: BytesLike) -> bytes:
         """Compress one whole message; the trailing ``00 00 ff ff`` is removed (RFC 7692 7.2.1)."""
         compressor = self._compressor
+        if compressor is None:
+            # 8 -> 9: see the module docstring; zlib then keeps distances within 256 bytes.
+            compressor = self._compressor = zlib.compressobj(
+                self.level, zlib.DEFLATED, -max(self.client_max_window_bits, 9), self.mem_level
+            )
         head = compressor.compress(payload)
         tail = compressor.flush(self._flush)  # always ends with 00 00 ff ff
         return head + tail[:-4] if head else tail[:-4]

@@ -3,6 +3,11 @@
 The decoder checks everything that can be checked on one frame (reserved bits, opcodes,
 masking, control-frame rules, the size limit from the header before the payload is
 buffered) and hands each complete frame to a callback as ``(first_byte, payload)``.
+
+``py_mask``, ``py_encode_frame`` and ``PyFrameDecoder`` are the pure-Python reference.
+``mask``, ``encode_frame`` and ``FrameDecoder`` are what omniws uses: the compiled versions
+from ``_speedups.c`` when that extension is importable and ``OMNIWS_PURE_PYTHON`` is not set
+(see ``_accel.py``), else the reference itself. ``implementation()`` says which.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import MessageTooLarge, ProtocolError
+from ._accel import implementation, speedups
 
 __all__ = [
     "OP_BINARY",
@@ -22,8 +29,12 @@ __all__ = [
     "OP_TEXT",
     "FrameDecoder",
     "MaskingKeys",
+    "PyFrameDecoder",
     "encode_frame",
+    "implementation",
     "mask",
+    "py_encode_frame",
+    "py_mask",
 ]
 
 OP_CONTINUATION = 0x0
@@ -46,7 +57,7 @@ _XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
 _BULK_MASK_THRESHOLD = 2048  # below it one big-integer XOR is faster than four translates
 
 
-def mask(payload: bytes | bytearray | memoryview, key: bytes) -> bytes:
+def py_mask(payload: bytes | bytearray | memoryview, key: bytes) -> bytes:
     """XOR ``payload`` with the 4-byte masking ``key`` (masking and unmasking are the same)."""
     size = len(payload)
     if size < _BULK_MASK_THRESHOLD:
@@ -84,7 +95,7 @@ class MaskingKeys:
         return self._buffer[position : position + 4]
 
 
-def encode_frame(
+def py_encode_frame(
     opcode: int,
     payload: bytes | bytearray | memoryview,
     key: bytes | None,
@@ -105,7 +116,7 @@ def encode_frame(
     if key is None:
         return header + payload
     if size < _BULK_MASK_THRESHOLD:
-        return header + key + mask(payload, key)
+        return header + key + py_mask(payload, key)
     start = len(header) + 4
     out = bytearray(start + size)
     out[:start] = header + key
@@ -116,7 +127,7 @@ def encode_frame(
 FrameCallback = Callable[[int, bytes], None]
 
 
-class FrameDecoder:
+class PyFrameDecoder:
     """Incremental decoder of server-to-client frames.
 
     ``feed(data)`` parses every complete frame in ``data`` (plus what was left over) and
@@ -205,7 +216,7 @@ class FrameDecoder:
                 break
             payload = data[start:stop]
             if masked:
-                payload = mask(payload, data[start - 4 : start])
+                payload = py_mask(payload, data[start - 4 : start])
             position = stop
             on_frame(first, payload)
         if position < end:
@@ -243,3 +254,18 @@ class FrameDecoder:
             # a compressed frame may run slightly larger than its inflated content
             if not (first & RSV1 and length <= limit + (limit >> 3) + 1024):
                 raise MessageTooLarge(length, limit)
+
+
+_compiled = speedups()
+if TYPE_CHECKING or _compiled is None:
+    mask = py_mask
+    encode_frame = py_encode_frame
+    FrameDecoder = PyFrameDecoder
+else:
+    mask = _compiled.mask
+    encode_frame = _compiled.encode_frame
+
+    class FrameDecoder(_compiled.FrameDecoder):
+        __doc__ = PyFrameDecoder.__doc__
+        __slots__ = ()
+        _check = PyFrameDecoder._check  # the error path is the reference's, message for message

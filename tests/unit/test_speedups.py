@@ -1,0 +1,346 @@
+"""The compiled accelerator (protocol/_speedups.c) against the pure-Python reference.
+
+Both implementations must give identical results on the same input: the same bytes from
+``mask`` and ``encode_frame``, and from the decoder the same frames, the same ``buffered``
+counts and the same errors (type and message) on random and corrupted byte streams.
+
+Environment: ``OMNIWS_REQUIRE_SPEEDUPS=1`` (the compiled CI job) turns a missing extension
+into a failure instead of a skip; ``OMNIWS_SKIP_BUILD_TEST=1`` skips the slow no-compiler
+install test (it builds the package in a temporary directory with build isolation).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from omniws.errors import MessageTooLarge
+from omniws.protocol import frames
+from omniws.protocol.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    PyFrameDecoder,
+    py_encode_frame,
+    py_mask,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+try:
+    from omniws.protocol import _speedups
+except ImportError:  # pragma: no cover - the pure-Python install
+    _speedups = None  # type: ignore[assignment]
+
+needs_speedups = pytest.mark.skipif(_speedups is None, reason="the C accelerator is not built")
+
+
+def test_extension_present_when_required() -> None:
+    if os.environ.get("OMNIWS_REQUIRE_SPEEDUPS", "") not in ("", "0"):
+        assert _speedups is not None, "the C accelerator was not built"
+        if os.environ.get("OMNIWS_PURE_PYTHON", "") in ("", "0"):
+            assert frames.implementation() == "compiled"
+
+
+def test_selection_matches_environment() -> None:
+    pure = os.environ.get("OMNIWS_PURE_PYTHON", "") not in ("", "0")
+    expected = "python" if pure or _speedups is None else "compiled"
+    assert frames.implementation() == expected
+    if expected == "python":
+        assert frames.mask is py_mask
+        assert frames.encode_frame is py_encode_frame
+        assert frames.FrameDecoder is PyFrameDecoder
+    else:
+        assert frames.mask is not py_mask
+        assert frames.FrameDecoder._check is PyFrameDecoder._check
+
+
+@pytest.mark.parametrize("value", ["1", "yes"])
+def test_environment_variable_forces_pure_python(value: str) -> None:
+    env = dict(os.environ, OMNIWS_PURE_PYTHON=value)
+    code = (
+        "from omniws.protocol import frames; "
+        "print(frames.implementation(), frames.FrameDecoder.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["python", "PyFrameDecoder"]
+
+
+@needs_speedups
+def test_without_the_variable_the_extension_is_used() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OMNIWS_PURE_PYTHON"}
+    code = "from omniws.protocol import frames; print(frames.implementation())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.strip() == "compiled", out.stderr
+
+
+# ---- mask and encode_frame ---------------------------------------------------------
+payloads = st.one_of(
+    st.binary(max_size=300),
+    st.integers(0, 70_000).map(lambda n: os.urandom(n)),
+)
+keys = st.binary(min_size=4, max_size=4)
+
+
+@needs_speedups
+@settings(max_examples=400, deadline=None)
+@given(payload=payloads, key=keys, kind=st.sampled_from([bytes, bytearray, memoryview]))
+def test_mask_is_identical(payload: bytes, key: bytes, kind: type) -> None:
+    data = kind(payload)
+    assert _speedups.mask(data, key) == py_mask(data, key)
+
+
+@needs_speedups
+@pytest.mark.parametrize("size", [*range(0, 40), 2047, 2048, 2049, 65535, 65536, (1 << 20) + 3])
+def test_mask_sizes(size: int) -> None:
+    payload, key = os.urandom(size), os.urandom(4)
+    assert _speedups.mask(payload, key) == py_mask(payload, key)
+
+
+@needs_speedups
+def test_mask_rejects_bad_keys() -> None:
+    for key in (b"", b"abc", b"abcde"):
+        with pytest.raises(ValueError, match="4 bytes"):
+            _speedups.mask(b"payload", key)
+
+
+@needs_speedups
+@settings(max_examples=400, deadline=None)
+@given(
+    opcode=st.sampled_from([OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG]),
+    payload=payloads,
+    key=st.one_of(st.none(), keys),
+    fin=st.booleans(),
+    rsv1=st.booleans(),
+    kind=st.sampled_from([bytes, bytearray, memoryview]),
+)
+def test_encode_frame_is_identical(
+    opcode: int, payload: bytes, key: bytes | None, fin: bool, rsv1: bool, kind: type
+) -> None:
+    data = kind(payload)
+    expected = py_encode_frame(opcode, data, key, fin=fin, rsv1=rsv1)
+    assert _speedups.encode_frame(opcode, data, key, fin=fin, rsv1=rsv1) == expected
+    if fin and not rsv1:
+        assert _speedups.encode_frame(opcode, data, key) == expected
+
+
+# ---- the decoder --------------------------------------------------------------------
+if _speedups is not None:
+
+    class CompiledDecoder(_speedups.FrameDecoder):
+        __slots__ = ()
+        _check = PyFrameDecoder._check
+
+else:  # pragma: no cover
+    CompiledDecoder = PyFrameDecoder  # type: ignore[misc]
+
+
+def run_decoder(
+    cls: Callable[..., Any], chunks: list[bytes], options: dict[str, Any], shrink: bool
+) -> list[object]:
+    """Everything observable: frames, ``buffered`` after each feed, the error if any."""
+    events: list[object] = []
+
+    def on_frame(first: int, payload: bytes) -> None:
+        assert type(payload) is bytes
+        events.append((first, payload))
+        if shrink and decoder.max_payload is not None:  # as a fragmented message does
+            decoder.max_payload = max(decoder.max_payload - len(payload), 0)
+
+    decoder = cls(on_frame, **options)
+    try:
+        for chunk in chunks:
+            decoder.feed(chunk)
+            events.append(("buffered", decoder.buffered))
+    except Exception as exc:
+        detail = (exc.size, exc.max_size) if isinstance(exc, MessageTooLarge) else None
+        events.append((type(exc), str(exc), getattr(exc, "close_code", None), detail))
+    return events
+
+
+frame_specs = st.tuples(
+    st.integers(0, 15),  # opcode, reserved ones included
+    st.one_of(st.binary(max_size=130), st.integers(0, 70_000)),  # payload or its size
+    st.booleans(),  # fin
+    st.integers(0, 7),  # rsv bits
+    st.booleans(),  # masked
+)
+
+
+def build_stream(specs: list[tuple[int, bytes | int, bool, int, bool]]) -> bytes:
+    parts = []
+    for opcode, payload, fin, rsv, masked in specs:
+        data = payload if isinstance(payload, bytes) else b"\x5a" * payload
+        frame = bytearray(py_encode_frame(opcode, data, os.urandom(4) if masked else None, fin=fin))
+        frame[0] |= rsv << 4
+        parts.append(bytes(frame))
+    return b"".join(parts)
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    edges = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(edges)]
+
+
+decoder_options = st.fixed_dictionaries(
+    {},
+    optional={
+        "max_payload": st.one_of(st.none(), st.integers(0, 80_000)),
+        "allow_rsv1": st.booleans(),
+        "expect_masked": st.booleans(),
+    },
+)
+
+
+def assert_same(chunks: list[bytes], options: dict[str, Any], shrink: bool) -> None:
+    expected = run_decoder(PyFrameDecoder, chunks, options, shrink)
+    assert run_decoder(CompiledDecoder, chunks, options, shrink) == expected
+
+
+@needs_speedups
+@settings(max_examples=400, deadline=None)
+@given(
+    specs=st.lists(frame_specs, max_size=6),
+    cuts=st.lists(st.integers(0, 1 << 20), max_size=12),
+    options=decoder_options,
+    shrink=st.booleans(),
+)
+def test_decoder_is_identical_on_frame_streams(
+    specs: list[tuple[int, bytes | int, bool, int, bool]],
+    cuts: list[int],
+    options: dict[str, Any],
+    shrink: bool,
+) -> None:
+    assert_same(split(build_stream(specs), cuts), options, shrink)
+
+
+@needs_speedups
+@settings(max_examples=400, deadline=None)
+@given(
+    specs=st.lists(frame_specs, min_size=1, max_size=4),
+    flips=st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 7)), min_size=1, max_size=3),
+    cuts=st.lists(st.integers(0, 1 << 20), max_size=8),
+    options=decoder_options,
+)
+def test_decoder_is_identical_on_corrupted_streams(
+    specs: list[tuple[int, bytes | int, bool, int, bool]],
+    flips: list[tuple[int, int]],
+    cuts: list[int],
+    options: dict[str, Any],
+) -> None:
+    wire = bytearray(build_stream(specs))
+    for position, bit in flips:
+        wire[position % len(wire)] ^= 1 << bit
+    assert_same(split(bytes(wire), cuts), options, False)
+
+
+@needs_speedups
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.binary(max_size=400),
+    cuts=st.lists(st.integers(0, 400), max_size=10),
+    options=decoder_options,
+)
+def test_decoder_is_identical_on_random_bytes(
+    data: bytes, cuts: list[int], options: dict[str, Any]
+) -> None:
+    assert_same(split(data, cuts), options, False)
+
+
+@needs_speedups
+@pytest.mark.parametrize(
+    "header",
+    [
+        bytes([0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0]),  # most significant bit
+        bytes([0x82, 0x7F, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),  # 2**63 - 1
+        bytes([0x82, 0x7F, 0, 0, 0, 1, 0, 0, 0, 0]),  # 4 GiB: waits for it
+        bytes([0xC2, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0]),  # compressed, a bit over the limit
+        bytes([0x01, 0xFE, 0x00, 0x80]),  # masked fragment
+    ],
+)
+@pytest.mark.parametrize("max_payload", [None, 0, 60_000, 1 << 40, 1 << 70])
+def test_decoder_is_identical_on_edge_headers(header: bytes, max_payload: int | None) -> None:
+    for allow_rsv1 in (False, True):
+        options = {"max_payload": max_payload, "allow_rsv1": allow_rsv1}
+        assert_same([header, b"\x00" * 200], options, False)
+        assert_same([header[:3], header[3:], b"\x00"], options, False)
+
+
+@needs_speedups
+def test_large_frame_in_many_chunks() -> None:
+    payload = os.urandom((1 << 20) + 5)
+    for key in (None, b"\x01\x02\x03\x04"):
+        wire = py_encode_frame(OP_BINARY, payload, key) + py_encode_frame(OP_PING, b"x", key)
+        chunks = split(wire, list(range(7, len(wire), 4093)))
+        options = {"expect_masked": key is not None, "max_payload": 1 << 21}
+        assert_same(chunks, options, False)
+        assert (0x82, payload) in run_decoder(CompiledDecoder, chunks, options, False)
+
+
+@needs_speedups
+def test_decoder_attributes_and_errors() -> None:
+    decoder = CompiledDecoder(print, max_payload=5)
+    assert (decoder.max_payload, decoder.allow_rsv1, decoder.expect_masked) == (5, False, False)
+    decoder.max_payload = None
+    assert decoder.buffered == 0
+    decoder.feed(b"\x82")
+    assert decoder.buffered == 1
+    with pytest.raises(AttributeError):
+        decoder.unknown = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        CompiledDecoder()  # type: ignore[call-arg]
+
+
+def test_install_without_a_compiler_falls_back_to_pure_python(tmp_path: Path) -> None:
+    """``pip install .`` with a C compiler that always fails still installs, pure Python."""
+    if os.environ.get("OMNIWS_SKIP_BUILD_TEST", "") not in ("", "0"):
+        pytest.skip("OMNIWS_SKIP_BUILD_TEST is set")
+    source = tmp_path / "src-tree"
+    shutil.copytree(
+        ROOT / "src",
+        source / "src",
+        ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__", "*.egg-info"),
+    )
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    target = tmp_path / "site"
+    env = dict(os.environ, CC="/bin/false", CXX="/bin/false", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("OMNIWS_PURE_PYTHON", None)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-v", "--no-deps", "--no-cache-dir", "--target",
+         str(target), str(source)],
+        env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert "could not be built" in install.stdout + install.stderr
+    assert not list(target.glob("omniws/protocol/_speedups*.so"))
+    assert not list(target.glob("omniws/protocol/_speedups*.pyd"))
+    code = "import omniws.protocol.frames as f; print(f.implementation(), f.__file__)"
+    check = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(env, PYTHONPATH=str(target)), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    implementation, path = check.stdout.split()
+    assert implementation == "python"
+    assert Path(path).is_relative_to(target)
