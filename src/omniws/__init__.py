@@ -16,6 +16,7 @@ from .errors import (
     WebSocketTimeout,
 )
 from .messages import CloseCode, CloseFrame, Data, Message
+from .protocol._accel import implementation
 from .state import (
     Closing,
     Connected,
@@ -57,4 +58,5 @@ __all__ = [
     "WebSocketTimeout",
     "__version__",
     "connect",
+    "implementation",
 ]

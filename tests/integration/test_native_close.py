@@ -78,3 +78,15 @@ async def test_close_without_reading_pending_messages(py_server: str) -> None:
             await ws.send(f"unread {i}")
         await asyncio.wait_for(ws.close(4002, "not reading"), 10)
     assert await server_report(py_server, record_id) == {"code": 4002, "reason": "not reading"}
+
+
+async def test_send_after_abort_raises_instead_of_vanishing(py_server: str) -> None:
+    ws = await omniws.connect(f"{py_server}/echo", connect_timeout=5)
+    ws.abort()
+    assert ws.close_code == 1006  # closed at once, not on the next loop step
+    with pytest.raises(omniws.ConnectionClosed) as info:
+        await ws.send("lost?")
+    assert info.value.code == 1006
+    with pytest.raises(omniws.ConnectionClosed):
+        await ws.recv()
+    assert (await asyncio.wait_for(ws.wait_closed(), 5)).code == 1006

@@ -245,7 +245,13 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection at once, without a close handshake (close code 1006)."""
         if self._state != _CLOSED:
+            # closed now, not when connection_lost runs on the next loop step: a send() in
+            # between must raise rather than write to a dead transport
+            if self.close_code is None:
+                self.close_code, self.close_reason = 1006, ""
+            self._state = _CLOSED
             self._transport.abort()
+            self._wake_reader()
 
     def _on_close_frame(self, frame: CloseFrame) -> None:
         self.close_code, self.close_reason = frame.code, frame.reason
