@@ -49,6 +49,14 @@ class Connection(Protocol):
     def close_error(self) -> WebSocketError | None:
         """The error that ended the connection, if any."""
 
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, if any."""
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """The handshake response headers, lower-case names."""
+
     def set_message_handler(self, handler: Callable[[Message], object] | None) -> None:
         """Route each message to ``handler`` from the parser, or (None) to ``recv()``."""
 
@@ -233,8 +241,19 @@ class Dispatcher:
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:
             self._pending.clear()
-            task.cancel()
-            await asyncio.wait({task})
+            await stop_task(task)
+
+
+async def stop_task(task: asyncio.Task[Any], patience: float = 0.5, tries: int = 20) -> None:
+    """Cancel ``task`` and wait for its end. A cancellation can be swallowed (by
+    ``asyncio.wait_for`` on Python < 3.12 when the awaited result is ready in the same step,
+    or by a handler that catches it), so cancel again every ``patience`` seconds; bounded."""
+    for _ in range(tries):
+        if task.done():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=patience)
+    logger.warning("task %r did not stop after %d cancellations", task, tries)
 
 
 async def _call(handler: Callable[..., object], args: tuple[Any, ...]) -> None:

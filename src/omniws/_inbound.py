@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Callable
 
 from ._events import Connection, Dispatcher, HandlerError, payload_size
-from .errors import WebSocketError, WebSocketTimeout
+from .errors import WebApiError, WebSocketError, WebSocketTimeout
 from .messages import Message
 
 logger = logging.getLogger("omniws.client")
+_warned_no_ping = False  # the "no heartbeat_message where ping() is unsupported" warning
 
 
 class Inbox:
@@ -128,8 +129,10 @@ async def heartbeat(
     """Ping ``conn`` after ``interval`` seconds without inbound data. When neither a pong nor
     any other data arrives within ``timeout``, abort it and return the error; return None when
     the connection ends otherwise. Pauses while ``behind(conn)``: the reader, not the peer, is
-    slow then."""
+    slow then. With ``conn.config.heartbeat_message`` set, or where ``ping()`` is not supported
+    (Pyodide), that message is sent instead of a ping and any inbound data counts as alive."""
     loop = asyncio.get_running_loop()
+    message = getattr(getattr(conn, "config", None), "heartbeat_message", None)
     try:
         while conn.close_code is None:
             idle = loop.time() - conn.last_received
@@ -141,7 +144,25 @@ async def heartbeat(
                 continue
             sent = loop.time()
             try:
-                on_rtt(await asyncio.wait_for(conn.ping(), timeout))
+                if message is None:
+                    on_rtt(await asyncio.wait_for(conn.ping(), timeout))
+                    continue
+                await conn.send(message)
+                await asyncio.sleep(timeout)
+                if conn.last_received < sent and conn.close_code is None:
+                    raise asyncio.TimeoutError
+            except (WebApiError, NotImplementedError) as exc:  # no pings here (Pyodide)
+                if conn.close_code is not None:
+                    break
+                global _warned_no_ping
+                if not _warned_no_ping:
+                    _warned_no_ping = True
+                    logger.warning(
+                        "heartbeat disabled: %s; set WebSocketConfig(heartbeat_message=...) to "
+                        "an application message the server answers to detect dead connections",
+                        exc,
+                    )
+                return None
             except asyncio.TimeoutError:
                 if conn.last_received >= sent or behind(conn):
                     continue

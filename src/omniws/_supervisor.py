@@ -1,32 +1,27 @@
 """The supervisor behind :class:`~omniws.WebSocketClient`: the state machine, the reconnect
-loop, waiting for a usable connection, and close(). Platform-neutral: connections come from an
-injectable opener and are used only through the hooks of docs/INTERNALS.md; inbound routing
-and the heartbeat live in _inbound.py.
+loop and close(). Platform-neutral: connections come from an injectable opener and are used
+only through the hooks of docs/INTERNALS.md; waiting for a usable connection lives in
+_waiting.py, inbound routing and the heartbeat in _inbound.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import importlib
 import logging
 import random
 import sys
 from typing import cast
 
-from ._events import (
-    Connection,
-    Dispatcher,
-    EventHandlers,
-    HandlerError,
-    OpenConnection,
-)
+from ._events import Connection, Dispatcher, EventHandlers, HandlerError, OpenConnection, stop_task
 from ._inbound import Inbox, heartbeat
+from ._waiting import OPENING, Waiting
 from .backoff import (
     NORMAL_CLOSE_CODES,
     Backoff,
     RetryCause,
     RetryHook,
+    as_error,
     as_websocket_error,
     is_retryable,
     retry_after_of,
@@ -46,8 +41,6 @@ from .state import (
 )
 
 logger = logging.getLogger("omniws.client")
-# Set while on_open handlers run, so that their sends go out before the queued ones.
-OPENING: contextvars.ContextVar[object] = contextvars.ContextVar("omniws_opening", default=None)
 
 
 def _default_opener() -> OpenConnection:
@@ -55,7 +48,7 @@ def _default_opener() -> OpenConnection:
     return cast(OpenConnection, importlib.import_module(name, __package__).open_connection)
 
 
-class Supervisor:
+class Supervisor(Waiting):
     """The internals of a WebSocketClient (see :class:`omniws.WebSocketClient`)."""
 
     def __init__(
@@ -70,21 +63,16 @@ class Supervisor:
             config = WebSocketConfig(url=config)
         elif not isinstance(config, WebSocketConfig):
             raise TypeError(f"config must be a WebSocketConfig or a URL, got {config!r}")
+        super().__init__()
         self.config = config
         self._events = Dispatcher(handlers)
         self._retry_hook = should_retry
         self._opener = open_connection
         self._backoff = Backoff(config.reconnect or ReconnectConfig(), rng)
-        self._state: ConnectionState = Disconnected()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._supervisor: asyncio.Task[None] | None = None
         self._dispatcher_task: asyncio.Task[None] | None = None
         self._close_waiter: asyncio.Future[None] | None = None
-        self._changed: asyncio.Future[None] | None = None
-        self._conn: Connection | None = None
-        self._ready = False  # on_open has run on self._conn: queued sends may go
         self._closing = False  # close() was called: nothing is retried
-        self._end_frame: CloseFrame | None = None
         self._inbox = Inbox(config.max_queue, self._events, self._notify)
         self._opened_at: float | None = None
         self._run_connections = 0
@@ -93,58 +81,18 @@ class Supervisor:
         self._connected_time = 0.0
         self._last_rtt: float | None = None
 
-    # --- waiting ----------------------------------------------------------------------------
-    def _notify(self) -> None:
-        fut = self._changed
-        if fut is not None:
-            self._changed = None
-            if not fut.done():
-                fut.set_result(None)
-
-    def _change(self) -> asyncio.Future[None]:
-        if self._changed is None:
-            self._changed = asyncio.get_running_loop().create_future()
-        return self._changed
-
+    # --- events ----------------------------------------------------------------------------
     def _set_state(self, state: ConnectionState) -> None:
         self._state = state
         self._notify()
         logger.debug("%s: %s", self.config.url, state)
         self._events.emit("on_state_change", state)
 
-    def _raise_if_stopped(self) -> None:
-        state = self._state
-        if isinstance(state, Failed):
-            raise state.error
-        if isinstance(state, Disconnected | Closing):
-            frame = self._end_frame or CloseFrame(1000)
-            started = self._supervisor is not None
-            detail = "the client is closed" if started else "call connect() first"
-            raise ConnectionClosed(frame.code, frame.reason, detail=detail)
-
-    async def _wait_ready(self, timeout: float | None, operation: str) -> Connection:
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while True:
-            conn = self._conn
-            if (
-                conn is not None
-                and conn.close_code is None
-                and (self._ready or OPENING.get() is conn)
-            ):
-                return conn
-            self._raise_if_stopped()
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                hint = "the client is still (re)connecting"
-                raise WebSocketTimeout(operation, cast(float, timeout), hint=hint)
-            await asyncio.wait({self._change()}, timeout=remaining)
-
     async def _dispatch_messages(self) -> None:
         """The one task that runs async on_message handlers, in order."""
         while True:
             try:
-                message = await self._inbox.next(self._raise_if_stopped, self._change)
+                message = await self._inbox.next(self._raise_if_drained, self._change)
             except WebSocketError:
                 return
             await self._events.call("on_message", message)
@@ -191,6 +139,9 @@ class Supervisor:
             if not self._closing:
                 self._events.report(error)
             return error
+        if self._closing:  # close() won a race that wait_for() hid: the result was kept
+            conn.abort()
+            raise asyncio.CancelledError
         return await self._run_connection(conn)
 
     async def _run_connection(self, conn: Connection) -> RetryCause:
@@ -215,8 +166,9 @@ class Supervisor:
                 await self._events.call("on_open")
             finally:
                 OPENING.reset(token)
-            if conn.close_code is None and not self._closing:
-                self._ready = True
+            if not self._closing:
+                self._opened += 1
+                self._ready = conn.close_code is None
                 self._notify()
             frame = await conn.wait_closed()
         finally:
@@ -225,14 +177,12 @@ class Supervisor:
             self._conn, self._ready, self._opened_at = None, False, None
             uptime = loop.time() - opened
             self._connected_time += uptime
-            dead = None
-            if watch is not None:
-                if not watch.done():
-                    watch.cancel()
-                await asyncio.wait({watch})
-                dead = None if watch.cancelled() else watch.result()
             self._inbox.detach(conn)
             self._notify()
+            dead = None
+            if watch is not None:
+                await stop_task(watch)
+                dead = None if watch.cancelled() or not watch.done() else watch.result()
         self._backoff.connection_ended(uptime)
         self._end_frame = frame
         self._events.emit("on_close", frame)
@@ -262,10 +212,10 @@ class Supervisor:
                 self._set_state(Disconnected())
             else:
                 recoverable = not isinstance(cause, ConfigError) and is_retryable(cause)
-                self._set_state(Failed(_as_error(cause), recoverable))
+                self._set_state(Failed(as_error(cause), recoverable))
             return False
         if self._backoff.exhausted:
-            self._set_state(Failed(_as_error(cause), True))
+            self._set_state(Failed(as_error(cause), True))
             return False
         delay = self._backoff.next_delay(retry_after_of(cause))
         attempt = self._backoff.attempt
@@ -289,14 +239,14 @@ class Supervisor:
             except Exception as exc:
                 logger.debug("%s: close failed (%r), aborting", self.config.url, exc)
                 conn.abort()
-        if supervisor is not None and running and supervisor is not current:
-            if conn is not None:  # let it see the end of the connection, briefly
-                await asyncio.wait({supervisor}, timeout=_secs(self.config.close_timeout))
-            supervisor.cancel()
-            await asyncio.wait({supervisor})
+        # let the supervisor see the end of the connection, and the dispatcher hand what
+        # arrived before it to the handlers: briefly, within one more close_timeout
+        grace = [t for t in (supervisor, dispatcher) if t is not None and t is not current]
+        if grace and conn is not None:
+            await asyncio.wait(grace, timeout=_secs(self.config.close_timeout))
+        for task in grace:
+            await stop_task(task)
         if dispatcher is not None and dispatcher is not current:
-            dispatcher.cancel()
-            await asyncio.wait({dispatcher})
             self._dispatcher_task = None
         if not isinstance(self._state, Failed | Disconnected):
             if self._end_frame is None:
@@ -308,9 +258,3 @@ class Supervisor:
 def _secs(value: Duration | None) -> float | None:
     """A duration field of a validated config: float seconds (or None)."""
     return cast("float | None", value)
-
-
-def _as_error(cause: RetryCause) -> WebSocketError:
-    if isinstance(cause, CloseFrame):
-        return ConnectionClosed(cause.code, cause.reason)
-    return cause

@@ -36,6 +36,7 @@ __all__ = [
     "Backoff",
     "RetryCause",
     "RetryHook",
+    "as_error",
     "as_websocket_error",
     "backoff_delay",
     "is_retryable",
@@ -170,6 +171,13 @@ def should_retry(
         if verdict is not None:
             return bool(verdict)
     return is_retryable(cause, retry_on_normal_close=config.retry_on_normal_close)
+
+
+def as_error(cause: RetryCause) -> WebSocketError:
+    """``cause`` as the error of a ``Failed`` state (a close frame as ConnectionClosed)."""
+    if isinstance(cause, CloseFrame):
+        return ConnectionClosed(cause.code, cause.reason)
+    return cause
 
 
 def as_websocket_error(exc: BaseException) -> WebSocketError:

@@ -1,152 +1,153 @@
-"""The ``omniws`` command: talk to a WebSocket server from the terminal or a script.
+"""The ``omniws`` command (also ``python -m omniws``): talk to a WebSocket server from a
+terminal or a script, on :class:`~omniws.WebSocketClient`.
 
-``omniws URL`` sends each line of standard input as a text message and prints what
-arrives; ``omniws demo`` does the same against an embedded echo server on 127.0.0.1.
+``omniws URL`` sends each line typed (or piped) as a text message and prints what arrives;
+``omniws demo`` does the same against an embedded echo server on 127.0.0.1, and
+``omniws demo --chaos`` makes that server drop connections now and then, to watch the client
+reconnect. The run logic is in ``_cli_session.py``, the printing in ``_cli_output.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import stat
+import ssl
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from . import __version__
-from ._connect import Connection, connect
-from ._demo_server import start_echo_server
-from .config import WebSocketConfig
-from .errors import ConnectionClosed, WebSocketError
+from ._cli_args import UsageError, build_parser
+from ._cli_input import isatty
+from ._cli_output import Output
+from ._cli_session import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Session,
+)
+from ._demo_server import chaos, start_echo_server
+from .config import ReconnectConfig, WebSocketConfig
+from .errors import ConfigError
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="omniws",
-        description="Send lines of input as WebSocket text messages and print what arrives. "
-        "Use 'omniws demo' to try it against an embedded echo server.",
-    )
-    parser.add_argument("url", help="ws:// or wss:// URL, or 'demo' for the embedded echo server")
-    parser.add_argument("-H", "--header", action="append", default=[], metavar="NAME:VALUE")
-    parser.add_argument(
-        "-p",
-        "--protocol",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="offer this subprotocol (repeatable)",
-    )
-    parser.add_argument(
-        "-s",
-        "--send",
-        action="append",
-        default=[],
-        metavar="TEXT",
-        help="send TEXT instead of reading standard input (repeatable)",
-    )
-    parser.add_argument(
-        "-n", "--count", type=int, metavar="N", help="exit after N messages were received"
-    )
-    parser.add_argument(
-        "-t",
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        help="exit with status 3 when nothing arrives for this long",
-    )
-    parser.add_argument("--no-compression", action="store_true", help="do not offer deflate")
-    parser.add_argument("--version", action="version", version=f"omniws {__version__}")
-    return parser
+__all__ = ["main"]
 
 
-def _config(args: argparse.Namespace, url: str) -> WebSocketConfig:
-    headers = {}
+def _ssl_context(args: argparse.Namespace, url: str, out: Output) -> ssl.SSLContext | None:
+    if not (args.cafile or args.insecure):
+        return None
+    if not url.lower().startswith("wss://"):
+        raise UsageError("--cafile and --insecure apply to wss:// URLs only")
+    try:
+        context = ssl.create_default_context(cafile=args.cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"--cafile {args.cafile}: cannot load it: {exc}") from None
+    if args.insecure:
+        out.warning(
+            "--insecure: the server's certificate is NOT verified. Anyone on the network path "
+            "can read and change this connection. Use it for local testing only."
+        )
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _config(args: argparse.Namespace, url: str, out: Output) -> WebSocketConfig:
+    headers: dict[str, str] = {}
     for item in args.header:
         name, colon, value = item.partition(":")
-        if not colon:
-            raise SystemExit(f"omniws: --header needs NAME:VALUE, got {item!r}")
+        if not colon or not name.strip():
+            raise UsageError(f"--header needs 'NAME: VALUE', got {item!r}")
         headers[name.strip()] = value.strip()
+    reconnect = None
+    if not args.no_reconnect:
+        initial = min(0.5, args.max_delay)
+        reset_after = 3.0 if args.demo else 10.0
+        reconnect = ReconnectConfig(
+            max_attempts=args.retries,
+            initial_delay=initial,
+            max_delay=args.max_delay,
+            reset_after=reset_after,
+        )
     return WebSocketConfig(
-        url=url, headers=headers, protocols=args.protocol, compression=not args.no_compression
+        url=url,
+        protocols=args.protocols,
+        headers=headers,
+        origin=args.origin,
+        compression=not args.no_compression,
+        max_message_size=args.max_size or None,
+        heartbeat_interval=args.heartbeat or None,
+        heartbeat_message=args.heartbeat_message,
+        proxy=args.proxy,
+        proxy_from_env=not args.no_proxy_env,
+        connect_timeout=args.connect_timeout or None,
+        reconnect=reconnect,
+        ssl=_ssl_context(args, url, out),
     )
 
 
-async def _print_messages(ws: Connection, count: int | None, timeout: float | None) -> int:
-    received = 0
-    while count is None or received < count:
+def _messages(args: argparse.Namespace) -> list[str] | None:
+    if not args.send and args.file is None:
+        return None  # standard input
+    messages = list(args.send)
+    if args.file is not None:
         try:
-            message = await asyncio.wait_for(ws.recv(), timeout)
-        except asyncio.TimeoutError:
-            print(f"omniws: nothing received for {timeout:g} s", file=sys.stderr)
-            return 3
-        except ConnectionClosed as exc:
-            print(f"* closed: {exc.code} {exc.reason}".rstrip(), flush=True)
-            return 0 if exc.code in (1000, 1001, 1005) else 1
-        received += 1
-        text = message if isinstance(message, str) else f"[binary] {message.hex()}"
-        print(f"< {text}", flush=True)
-    return 0
+            messages += Path(args.file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--file {args.file}: cannot read it: {exc}") from None
+    return messages
 
 
-async def _send_input(ws: Connection, lines: Sequence[str]) -> None:
-    for line in lines:
-        await ws.send(line)
-    if lines:
-        return
-    mode = os.fstat(sys.stdin.fileno()).st_mode
-    if not (sys.stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
-        for line in sys.stdin.read().splitlines():  # a file or /dev/null: finite, read it whole
-            await ws.send(line)
-        return
-    reader = asyncio.StreamReader()
-    await asyncio.get_running_loop().connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
-    )
-    while line_bytes := await reader.readline():
-        await ws.send(line_bytes.decode(errors="replace").rstrip("\r\n"))
-
-
-async def _run(args: argparse.Namespace) -> int:
-    server = await start_echo_server() if args.url == "demo" else None
-    url = server.url if server else args.url
+async def _run(args: argparse.Namespace, out: Output) -> int:
+    server = None
+    chaos_task: asyncio.Task[None] | None = None
     try:
-        config = _config(args, url)
-        print(f"* connecting to {url}", flush=True)
-        async with connect(config=config) as ws:
-            print(
-                f"* connected{f' (subprotocol {ws.subprotocol})' if ws.subprotocol else ''}",
-                flush=True,
-            )
-            reader = asyncio.ensure_future(_print_messages(ws, args.count, args.timeout))
-            sender = asyncio.ensure_future(_send_input(ws, args.send))
-            try:
-                await asyncio.wait([reader, sender], return_when=asyncio.FIRST_COMPLETED)
-                if not reader.done():
-                    await sender  # raises if sending failed
-                    if not (args.count or args.timeout):
-                        await ws.close()  # end of input: replies already sent still arrive
-                    status = await reader
-                else:
-                    status = reader.result()
-            finally:
-                sender.cancel()
-                reader.cancel()
-        return status
+        if args.demo:
+            server = await start_echo_server(port=args.port)
+            out.status(f"demo: an echo server is listening on {server.url}")
+            url = server.url
+        else:
+            url = args.url
+        session = Session(
+            _config(args, url, out),
+            out,
+            messages=_messages(args),
+            count=args.count,
+            timeout=args.timeout,
+            wait=args.wait,
+            retry_first=args.retry_connect,
+        )
+        if server is not None and args.chaos:
+            out.status(f"demo: --chaos: a drop or a restart every {args.chaos_interval:g} s or so")
+            report = lambda text: out.status(text, "warn")  # noqa: E731
+            chaos_task = asyncio.create_task(chaos(server, report, args.chaos_interval))
+        if session.messages is None and isatty(sys.stdin):
+            session.hint = "type a message and press Enter to send it; Ctrl-D or Ctrl-C to quit"
+        return await session.run()
     finally:
+        if chaos_task is not None:
+            chaos_task.cancel()
+            await asyncio.wait({chaos_task})
         if server is not None:
             await server.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``omniws`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    demo = bool(argv) and argv[0] == "demo"
+    args = build_parser(demo).parse_args(argv[1:] if demo else argv)
+    args.demo = demo
+    out = Output(colour=args.color, pretty_json=args.json, raw=args.raw, quiet=args.quiet)
     try:
-        return asyncio.run(_run(args))
-    except WebSocketError as exc:
-        print(f"omniws: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return asyncio.run(_run(args, out))
+    except (UsageError, ConfigError) as exc:
+        out.error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl-C, or a platform without signal handlers
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # e.g. the demo's --port is taken
+        out.error(str(exc))
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from ._events import (
     OpenConnection,
     payload_size,
 )
-from ._supervisor import OPENING, Supervisor, _secs
+from ._supervisor import Supervisor, _secs
 from .backoff import RetryHook
 from .config import WebSocketConfig
 from .errors import ConnectionClosed
@@ -96,6 +96,20 @@ class WebSocketClient(Supervisor):
         return self._state
 
     @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose on the current connection; None when it chose
+        none or while not connected."""
+        conn = self._conn
+        return None if conn is None else conn.subprotocol
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """The handshake response headers of the current connection (lower-case names; a
+        copy); empty while not connected, and under Pyodide, where the browser hides them."""
+        conn = self._conn
+        return {} if conn is None else dict(conn.response_headers)
+
+    @property
     def stats(self) -> ClientStats:
         """A snapshot of the message, byte, reconnect, time and RTT counters."""
         connected = self._connected_time
@@ -115,34 +129,30 @@ class WebSocketClient(Supervisor):
     async def connect(self) -> None:
         """Start the client if needed and return once it is connected (after ``on_open``).
 
-        Failed attempts are retried by the policy; raises the error that made it stop
-        (the ``Failed`` state's), or ConnectionClosed if ``close()`` is called meanwhile.
+        It returns even if that connection has already ended (the server closed right after
+        the handshake): what it sent stays readable with ``recv()``. Failed attempts are
+        retried by the policy; raises the error that made it stop (the ``Failed`` state's),
+        or ConnectionClosed if ``close()`` is called meanwhile.
         """
         if self._close_waiter is not None:
             await asyncio.wait({self._close_waiter})
         if self._supervisor is None or self._supervisor.done():
             self._start()
-        await self._wait_ready(None, "connect")
+        await self._wait_opened(None, "connect")
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        """Wait until the client is connected and ``on_open`` has run.
+        """Wait until the client is connected and ``on_open`` has run (as ``connect()``).
 
         Raises WebSocketTimeout after ``timeout`` seconds, the error of a ``Failed`` client,
         or ConnectionClosed on a closed (or never started) client."""
-        await self._wait_ready(timeout, "wait_connected")
+        await self._wait_opened(timeout, "wait_connected")
 
     async def send(self, data: Data) -> None:
         """Send a message: ``str`` as text, bytes-like as binary.
 
         While (re)connecting, waits up to ``config.send_timeout`` (WebSocketTimeout). Raises
         ConnectionClosed on a closed client and the error of a failed one."""
-        conn = self._conn
-        if (
-            conn is None
-            or conn.close_code is not None
-            or not (self._ready or OPENING.get() is conn)
-        ):
-            conn = await self._wait_ready(_secs(self.config.send_timeout), "send")
+        conn = self._usable() or await self._wait_ready(_secs(self.config.send_timeout), "send")
         await conn.send(data)
         self._messages_out += 1
         self._bytes_out += payload_size(data)
@@ -151,10 +161,11 @@ class WebSocketClient(Supervisor):
         """The next message, across reconnections.
 
         Raises ConnectionClosed once the client is closed and every received message has been
-        returned, and the error of a ``Failed`` client."""
+        returned, and the error of a ``Failed`` client. During ``close()`` messages are still
+        received until the server answers the close (at most ``config.close_timeout``)."""
         if self._events.lists["on_message"]:
             raise RuntimeError("recv() is not available: on_message handlers take the messages")
-        return await self._inbox.next(self._raise_if_stopped, self._change)
+        return await self._inbox.next(self._raise_if_drained, self._change)
 
     def __aiter__(self) -> WebSocketClient:
         return self

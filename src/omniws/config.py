@@ -13,13 +13,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ssl import SSLContext as _SSLContext
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ._version import __version__
 from .errors import ConfigError
 
-__all__ = ["CompressionConfig", "Endpoint", "ReconnectConfig", "WebSocketConfig"]
+__all__ = ["CompressionConfig", "Endpoint", "ProxyURL", "ReconnectConfig", "WebSocketConfig"]
 
 Duration = float | int | timedelta
 
@@ -84,7 +85,10 @@ def parse_url(url: object, field_name: str = "url") -> Endpoint:
         raise ConfigError(field_name, f"must be a ws:// or wss:// URL string, got {url!r}")
     if any(c in url for c in "\r\n\t "):
         raise ConfigError(field_name, f"must not contain whitespace or line breaks: {url!r}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(field_name, f"is not a valid URL ({exc}): {url!r}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("ws", "wss"):
         fix = " (use ws:// or wss:// instead)" if scheme in ("http", "https") else ""
@@ -104,6 +108,50 @@ def parse_url(url: object, field_name: str = "url") -> Endpoint:
     if parts.query:
         resource += "?" + parts.query
     return Endpoint(secure, parts.hostname, port or (443 if secure else 80), resource)
+
+
+class ProxyURL(NamedTuple):
+    """A proxy: ``http``, ``https`` (TLS to the proxy), ``socks5`` or ``socks5h``."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    def __str__(self) -> str:  # never shows the password
+        user = f"{self.username}@" if self.username else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{user}{host}:{self.port}"
+
+
+_PROXY_PORTS = {"http": 80, "https": 443, "socks5": 1080, "socks5h": 1080}
+
+
+def parse_proxy_url(url: object, field_name: str = "proxy") -> ProxyURL:
+    """Split a proxy URL (``http://user:pass@host:port``; no scheme means http)."""
+    if not isinstance(url, str) or not url or any(c in url for c in "\r\n\t\0 "):
+        raise ConfigError(field_name, f"must be a proxy URL string without spaces, got {url!r}")
+    try:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(field_name, f"is not a valid URL ({exc}): {url!r}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _PROXY_PORTS:
+        raise ConfigError(
+            field_name,
+            f"scheme {parts.scheme!r} is not supported; use http://, https://, socks5:// "
+            "(DNS resolved here) or socks5h:// (DNS resolved by the proxy)",
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(field_name, f"has an invalid port: {url!r}") from None
+    if not parts.hostname:
+        raise ConfigError(field_name, f"has no host: {url!r}")
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return ProxyURL(scheme, parts.hostname, port or _PROXY_PORTS[scheme], username, password)
 
 
 @dataclass(frozen=True)
@@ -178,6 +226,12 @@ class WebSocketConfig:
 
     Defaults follow the original design: 30 s connect timeout, a heartbeat every 30 s,
     64 MiB messages, compression on, and reconnection with exponential backoff.
+    ``proxy`` (``http://``, ``https://``, ``socks5://``, ``socks5h://``): None takes it from
+    HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY unless ``proxy_from_env`` is False;
+    ``proxy_ssl`` verifies an https:// proxy. ``max_redirects``: 3xx answers followed (0: none).
+    ``heartbeat_message``: when set, the heartbeat sends this application message (str: text,
+    bytes: binary) instead of a protocol ping and takes any inbound message as the sign of
+    life; under Pyodide, where scripts cannot ping, it is the only heartbeat there is.
     """
 
     url: str
@@ -186,6 +240,7 @@ class WebSocketConfig:
     connect_timeout: Duration | None = 30.0
     heartbeat_interval: Duration | None = 30.0
     heartbeat_timeout: Duration = 20.0
+    heartbeat_message: str | bytes | None = None
     close_timeout: Duration = 10.0
     max_message_size: int | None = 64 * 1024 * 1024
     compression: bool | CompressionConfig = True
@@ -196,6 +251,10 @@ class WebSocketConfig:
     max_queue: int = 1024
     write_limit: int = 64 * 1024
     send_timeout: Duration | None = 30.0
+    proxy: str | None = None
+    proxy_from_env: bool = True
+    proxy_ssl: _SSLContext | None = None
+    max_redirects: int = 5
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -229,6 +288,16 @@ class WebSocketConfig:
             set_(self, name, _seconds(name, getattr(self, name), allow_none=True))
         for name in ("heartbeat_timeout", "close_timeout"):
             set_(self, name, _seconds(name, getattr(self, name), allow_none=False))
+        if isinstance(self.heartbeat_message, (bytearray, memoryview)):
+            set_(self, "heartbeat_message", bytes(self.heartbeat_message))
+        elif self.heartbeat_message is not None and not isinstance(
+            self.heartbeat_message, (str, bytes)
+        ):
+            raise ConfigError(
+                "heartbeat_message",
+                "must be str (text), bytes (binary) or None (protocol pings), "
+                f"got {type(self.heartbeat_message).__name__}",
+            )
         if self.max_message_size is not None:
             _positive_int("max_message_size", self.max_message_size)
         _positive_int("max_queue", self.max_queue)
@@ -245,6 +314,13 @@ class WebSocketConfig:
             )
         if self.ssl is not None and not endpoint.secure:
             raise ConfigError("ssl", "was given for a ws:// URL; use wss:// to connect with TLS")
+        if self.proxy is not None:
+            parse_proxy_url(self.proxy)
+        if not isinstance(self.proxy_from_env, bool):
+            raise ConfigError("proxy_from_env", "must be True or False")
+        if self.proxy_ssl is not None and not isinstance(self.proxy_ssl, ssl.SSLContext):
+            raise ConfigError("proxy_ssl", "must be an ssl.SSLContext for an https:// proxy")
+        _positive_int("max_redirects", self.max_redirects, minimum=0)
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
             if value is not None and (

@@ -96,9 +96,10 @@ class FakeConnection:
     """A connection whose peer is scripted by the test.
 
     The "server" side: ``push(message)``, ``server_close(code)``, ``drop()``, and the
-    ``answer_pings`` / ``pong_delay`` knobs. Like the real one, it stops reading when its
-    queue holds ``max_queue`` messages: then nothing more is processed, pongs included,
-    until ``recv()`` makes room.
+    ``answer_pings`` / ``pong_delay`` / ``answer_close`` knobs (with ``answer_close`` False,
+    the client's ``close()`` waits until the test calls ``server_close()`` or ``drop()``).
+    Like the real one, it stops reading when its queue holds ``max_queue`` messages: then
+    nothing more is processed, pongs included, until ``recv()`` makes room.
     """
 
     def __init__(self, server: FakeServer, config: WebSocketConfig) -> None:
@@ -113,8 +114,11 @@ class FakeConnection:
         self.pings = 0
         self.answer_pings = True
         self.pong_delay = 0.01
+        self.answer_close = True
         self.aborted = False
         self.closed_by_client: CloseFrame | None = None
+        self.subprotocol = server.subprotocol
+        self.response_headers = dict(server.response_headers)
         self._handler: Callable[[Message], object] | None = None
         self._queue: deque[Message] = deque()
         self._wire: deque[Message | bytes] = deque()  # unread inbound data while paused
@@ -157,6 +161,8 @@ class FakeConnection:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.closed_by_client = CloseFrame(code, reason)
+        if self.close_code is None and not self.answer_close:
+            await asyncio.shield(self._closed)  # the peer answers when the test says so
         if self.close_code is None:
             await asyncio.sleep(0.01)  # the peer answers the close frame
             self._finish(CloseFrame(code, reason))
@@ -239,7 +245,8 @@ class FakeConnectionWithoutPauseHook(FakeConnection):
 class FakeServer:
     """Opens FakeConnections. ``script`` holds the outcome of the next attempts, in order: an
     exception to raise, a number (seconds the attempt hangs, then succeeds), or None (success).
-    When the script is empty, attempts succeed. ``attempts`` records the loop time of each."""
+    When the script is empty, attempts succeed. ``attempts`` records the loop time of each.
+    ``subprotocol`` and ``response_headers`` are what the next connections get."""
 
     def __init__(
         self,
@@ -252,6 +259,8 @@ class FakeServer:
         self.connections: list[FakeConnection] = []
         self.inbox: list[tuple[int, Data]] = []
         self.on_receive: Callable[[FakeConnection, Data], None] | None = None
+        self.subprotocol: str | None = None
+        self.response_headers: dict[str, str] = {}
 
     async def open_connection(self, config: WebSocketConfig) -> FakeConnection:
         loop = asyncio.get_running_loop()

@@ -4,12 +4,13 @@ and heartbeat take no real time, and every test checks that no task is left behi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from fakes import FakeConnectionWithoutPauseHook, FakeServer, run
+from fakes import FakeConnection, FakeConnectionWithoutPauseHook, FakeServer, run
 
 from omniws.client import EventHandlers, HandlerError, WebSocketClient
 from omniws.config import ReconnectConfig, WebSocketConfig
@@ -859,3 +860,236 @@ async def test_stats() -> None:
     assert stats.connected_time == pytest.approx(15, abs=0.1)
     assert stats.last_rtt is None
     await client.close()
+
+
+@vtest
+async def test_close_in_the_step_where_the_opening_completes() -> None:
+    # asyncio.wait_for (3.11) returns the result of an inner task that finished in the same
+    # step as the cancellation, swallowing it: the supervisor must still stop, and the
+    # connection it got must not stay open.
+    server = FakeServer()
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    opened: list[FakeConnection] = []
+
+    async def opener(config: WebSocketConfig) -> FakeConnection:
+        await gate
+        opened.append(FakeConnection(server, config))
+        return opened[-1]
+
+    client = WebSocketClient(
+        WebSocketConfig("ws://test.invalid/feed", connect_timeout=30),
+        open_connection=opener,
+    )
+    connecting = asyncio.ensure_future(client.connect())
+    await asyncio.sleep(1)
+    gate.set_result(None)
+    closing = asyncio.ensure_future(client.close())
+    await asyncio.wait_for(closing, 5)  # hung forever on 3.11 before the fix
+    # 3.12+ runs the opener in the supervisor's task: connect() may win the race
+    with contextlib.suppress(ConnectionClosed):
+        await connecting
+    assert client.state == Disconnected()
+    assert opened and opened[0].close_code is not None
+    no_tasks_left()
+
+
+@vtest
+async def test_close_is_bounded_when_a_handler_swallows_cancellation() -> None:
+    server = FakeServer()
+    client = make(server, close_timeout=2)
+    swallowed: list[int] = []
+
+    @client.on_state_change
+    async def stubborn(state: ConnectionState) -> None:
+        for _ in range(3):
+            try:
+                await asyncio.sleep(100)
+            except asyncio.CancelledError:
+                swallowed.append(1)
+
+    await client.connect()
+    started = now()
+    await client.close()
+    assert now() - started < 2 + 5  # close_timeout, then a few re-cancellations
+    assert len(swallowed) == 3
+    no_tasks_left()
+
+
+# --- a connection that ends right after opening; the end of a close ---------------------------
+@pytest.mark.parametrize("when", ["during on_open", "after on_open"])
+@pytest.mark.parametrize("how", ["clean", "abnormal"])
+def test_connect_returns_when_the_server_closes_right_after_the_handshake(
+    when: str, how: str
+) -> None:
+    async def main() -> None:
+        server = FakeServer()
+        client = make(server, reconnect=None)
+
+        def end(conn: FakeConnection) -> None:
+            conn.push("a", b"b")
+            if how == "clean":
+                conn.server_close(1000, "done")
+            else:
+                conn.drop()
+
+        @client.on_open
+        def opened() -> None:
+            if when == "during on_open":
+                end(server.current)
+            else:  # before connect() resumes: the bug's window
+                asyncio.get_running_loop().call_soon(end, server.current)
+
+        await client.connect()  # it did connect: no ConnectionClosed
+        await asyncio.sleep(1)
+        received: list[object] = []
+        if how == "clean":
+            received = [message async for message in client]
+            assert client.state == Disconnected()
+        else:
+            with pytest.raises(ConnectionClosed) as info:
+                async for message in client:
+                    received.append(message)
+            assert info.value.code == 1006
+            assert isinstance(client.state, Failed)
+        assert received == ["a", b"b"]
+        assert len(server.connections) == 1
+        await client.close()
+        no_tasks_left()
+
+    run(main())
+
+
+@vtest
+async def test_wait_connected_counts_a_connection_that_opened_and_ended_meanwhile() -> None:
+    server = FakeServer()
+    client = make(server, reconnect=None)
+    client.on_open(lambda: server.current.server_close(1000))
+    waiting = asyncio.ensure_future(client.wait_connected(10))
+    await client.connect()
+    await waiting
+    with pytest.raises(ConnectionClosed):  # a call after the end: nothing opens any more
+        await client.wait_connected(10)
+    await client.close()
+    no_tasks_left()
+
+
+@vtest
+async def test_iteration_gets_what_arrives_until_the_server_answers_the_close() -> None:
+    server = FakeServer()
+    client = make(server, close_timeout=10)
+    await client.connect()
+    conn = server.current
+    conn.answer_close = False
+    received: list[object] = []
+
+    async def consume() -> None:
+        async for message in client:
+            received.append(message)
+
+    consumer = asyncio.ensure_future(consume())
+    conn.push("a")
+    await asyncio.sleep(0.1)
+    closing = asyncio.ensure_future(client.close(1000, "bye"))
+    await asyncio.sleep(1)
+    assert client.state == Closing() and not consumer.done()
+    conn.push("b", "c")  # sent by the server before it saw our close frame
+    await asyncio.sleep(1)
+    conn.server_close(1000, "bye")
+    await closing
+    await asyncio.wait_for(consumer, 1)  # ended by StopAsyncIteration
+    assert received == ["a", "b", "c"]
+    assert not conn.aborted
+    no_tasks_left()
+
+
+@vtest
+async def test_recv_after_close_returns_what_arrived_during_the_close() -> None:
+    server = FakeServer()
+    client = make(server, close_timeout=10)
+    await client.connect()
+    conn = server.current
+    conn.answer_close = False
+    closing = asyncio.ensure_future(client.close())
+    await asyncio.sleep(1)
+    conn.push("late 1", "late 2")
+    conn.server_close(1000)
+    await closing
+    assert client.state == Disconnected()
+    assert await client.recv() == "late 1"
+    assert await client.recv() == "late 2"
+    with pytest.raises(ConnectionClosed):
+        await client.recv()
+    no_tasks_left()
+
+
+@vtest
+async def test_a_reader_during_close_is_bounded_by_close_timeout() -> None:
+    server = FakeServer()
+    client = make(server, close_timeout=3)
+    await client.connect()
+    conn = server.current
+    conn.answer_close = False  # and the server never answers
+    reader = asyncio.ensure_future(client.recv())
+    started = now()
+    closing = asyncio.ensure_future(client.close())
+    await asyncio.sleep(1)
+    conn.push("late")
+    assert await reader == "late"
+    with pytest.raises(ConnectionClosed):
+        await asyncio.wait_for(client.recv(), 10)
+    await closing
+    assert 3 <= now() - started < 3 + 1
+    assert conn.aborted and client.state == Disconnected()
+    no_tasks_left()
+
+
+@vtest
+async def test_async_on_message_gets_what_arrives_during_close() -> None:
+    server = FakeServer()
+    client = make(server, close_timeout=10)
+    seen: list[object] = []
+
+    @client.on_message
+    async def handle(message: object) -> None:
+        await asyncio.sleep(0.5)
+        seen.append(message)
+
+    await client.connect()
+    conn = server.current
+    conn.answer_close = False
+    closing = asyncio.ensure_future(client.close())
+    await asyncio.sleep(1)
+    conn.push("x", "y")
+    conn.server_close(1000)
+    await closing
+    assert seen == ["x", "y"]
+    no_tasks_left()
+
+
+# --- the current connection's handshake -------------------------------------------------------
+@vtest
+async def test_subprotocol_and_response_headers_follow_the_current_connection() -> None:
+    server = FakeServer()
+    server.subprotocol = "chat.v1"
+    server.response_headers = {"x-server": "one"}
+    client = make(server)
+    assert client.subprotocol is None and client.response_headers == {}
+    seen: list[tuple[str | None, dict[str, str]]] = []
+    client.on_open(lambda: seen.append((client.subprotocol, client.response_headers)))
+    await client.connect()
+    assert client.subprotocol == "chat.v1"
+    assert client.response_headers == {"x-server": "one"}
+    client.response_headers["x-server"] = "changed"  # a copy: read-only view
+    assert client.response_headers == {"x-server": "one"}
+    server.subprotocol, server.response_headers = None, {"x-server": "two"}
+    server.current.drop()
+    await asyncio.sleep(0.001)
+    assert client.subprotocol is None and client.response_headers == {}  # between connections
+    await server.next_connection(2)
+    await client.wait_connected(10)
+    assert client.subprotocol is None
+    assert client.response_headers == {"x-server": "two"}
+    assert seen == [("chat.v1", {"x-server": "one"}), (None, {"x-server": "two"})]
+    await client.close()
+    assert client.subprotocol is None and client.response_headers == {}
+    no_tasks_left()

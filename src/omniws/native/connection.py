@@ -112,7 +112,11 @@ class Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-        if len(self._queue) >= self.config.max_queue and not self._reading_paused:
+        if (
+            len(self._queue) >= self.config.max_queue
+            and not self._reading_paused
+            and self._state == _OPEN
+        ):
             self._reading_paused = True
             self._transport.pause_reading()
 
@@ -236,6 +240,10 @@ class Connection(asyncio.Protocol):
             self._protocol.send_close(code, reason)
             self._state = _CLOSING
             self._start_close_timer()
+        if self._reading_paused and self._state != _CLOSED:
+            # the server's close frame sits behind the unread messages: read on to reach it
+            self._reading_paused = False
+            self._transport.resume_reading()
         await asyncio.shield(self._closed)
 
     async def wait_closed(self) -> CloseFrame:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["WebSocketProtocol", "check_close_code", "is_valid_close_code"]
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
+_PONGS_PER_READ = 32  # enough for any honest peer (Autobahn 2.10 sends 10 pings at once)
 
 
 def _ignore(_: object) -> None:
@@ -96,6 +97,8 @@ class WebSocketProtocol:
         self.close_sent: CloseFrame | None = None
         self.close_received: CloseFrame | None = None
         self._input_closed = False
+        self._pongs_left = _PONGS_PER_READ
+        self._pending_pong: bytes | None = None
         # the message being reassembled from fragments, if any
         self._fragment_opcode = 0
         self._fragments: list[bytes] | list[str] = []
@@ -167,9 +170,12 @@ class WebSocketProtocol:
         (a close frame with the error's code has been written); later data is ignored."""
         if self._input_closed:
             return
+        self._pongs_left = _PONGS_PER_READ
         try:
             self._decoder.feed(data)
         except ProtocolError as exc:
+            if self.close_received is not None:
+                return  # bytes after the peer's close frame do not count (RFC 6455 5.5.1)
             self._input_closed = True
             limit = self.max_message_size
             if isinstance(exc, MessageTooLarge) and limit is not None and exc.max_size != limit:
@@ -178,6 +184,10 @@ class WebSocketProtocol:
             if self.close_sent is None:
                 self.send_close(exc.close_code, "")
             raise exc from None
+        if self._pending_pong is not None:
+            payload, self._pending_pong = self._pending_pong, None
+            if self.close_received is None:
+                self._send_control(OP_PONG, payload)
 
     def _on_frame(self, first: int, payload: bytes) -> None:
         if self._input_closed:
@@ -207,7 +217,13 @@ class WebSocketProtocol:
             self._add_fragment(first, payload)
         elif opcode == OP_PING:
             if self.close_received is None:
-                self._send_control(OP_PONG, payload)
+                # a flood of pings gets one pong per ping up to a limit per read, then one
+                # pong for the last of them (RFC 6455 5.5.3 allows answering only the last)
+                if self._pongs_left > 0:
+                    self._pongs_left -= 1
+                    self._send_control(OP_PONG, payload)
+                else:
+                    self._pending_pong = payload
                 self.on_ping(payload)
         elif opcode == OP_PONG:
             self.on_pong(payload)

@@ -12,23 +12,27 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
-from ..config import Endpoint
+from ..config import Endpoint, parse_url
 from ..errors import ConnectionFailed, HandshakeRejected, ProtocolError
 
 __all__ = [
     "MAX_HEADERS",
     "MAX_RESPONSE_HEAD",
+    "REDIRECT_STATUSES",
     "Response",
     "ResponseReader",
     "accept_key",
     "build_request",
+    "redirect_url",
     "validate_response",
 ]
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_RESPONSE_HEAD = 64 * 1024
 MAX_HEADERS = 128
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
 
 def accept_key(key: str) -> str:
@@ -89,8 +93,9 @@ class ResponseReader:
 
     def feed(self, data: bytes) -> tuple[Response, bytes] | None:
         """Add ``data``; return the parsed response and the bytes after it once complete."""
+        start = max(0, len(self._buffer) - 3)  # a server that drips bytes costs O(n), not O(n^2)
         self._buffer += data
-        end = self._buffer.find(b"\r\n\r\n")
+        end = self._buffer.find(b"\r\n\r\n", start)
         if end < 0:
             if len(self._buffer) > MAX_RESPONSE_HEAD:
                 raise ProtocolError(
@@ -111,7 +116,13 @@ def _parse_head(head: bytes) -> Response:
         raise ProtocolError("handshake response is not valid HTTP") from None
     status_line, _, header_block = text.partition("\r\n")
     parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/1.")
+        or len(parts[1]) != 3
+        or not parts[1].isascii()
+        or not parts[1].isdigit()
+    ):
         raise ProtocolError(
             f"server did not answer with HTTP/1.1: {status_line[:80]!r}; is this a WebSocket "
             "endpoint, and is the scheme (ws:// or wss://) right?"
@@ -166,3 +177,43 @@ def validate_response(
 
 def _invalid(problem: str) -> ConnectionFailed:
     return ConnectionFailed(f"invalid handshake response: {problem}", recoverable=False)
+
+
+def redirect_url(response: Response, url: str) -> str:
+    """The ``ws://`` or ``wss://`` URL that a 3xx answer to a request for ``url`` points to.
+
+    A relative Location is resolved against ``url``; ``http``/``https`` map to ``ws``/``wss``;
+    a fragment is dropped. ConnectionFailed (not recoverable) when there is no usable
+    Location, or when it would downgrade ``wss://`` to ``ws://``.
+    """
+    values = response.header_lists.get("location", [])
+    problem = f"server answered HTTP {response.status} {response.reason}".rstrip()
+    if len(values) != 1 or not values[0]:
+        raise ConnectionFailed(
+            f"{problem} with {len(values) or 'no'} Location headers; cannot follow it",
+            recoverable=False,
+        )
+    location = values[0]
+    if not all(0x21 <= ord(c) <= 0x7E for c in location):
+        raise ConnectionFailed(
+            f"{problem} to a Location with spaces or control characters: {location[:120]!r}",
+            recoverable=False,
+        )
+    try:
+        target = urljoin(url, location).partition("#")[0]
+        scheme = urlsplit(target).scheme.lower()
+        scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+        target = scheme + target[target.index(":") :] if ":" in target else target
+        secure = parse_url(target, "Location").secure
+    except ValueError as exc:  # ConfigError, or urllib's own (e.g. an unclosed "[")
+        raise ConnectionFailed(
+            f"{problem} to {location[:120]!r}, which is not a WebSocket URL ({exc})",
+            recoverable=False,
+        ) from None
+    if parse_url(url).secure and not secure:
+        raise ConnectionFailed(
+            f"{problem} from {url} to {target}: refusing to downgrade wss:// to an "
+            "unencrypted ws:// connection",
+            recoverable=False,
+        )
+    return target

@@ -1,0 +1,411 @@
+"""The Pyodide connection: the platform's ``WebSocket`` (a browser's, or npm ``ws`` in Node).
+
+The same contract as :mod:`omniws.native` (docs/INTERNALS.md), with the differences of the
+WebSocket API handled in the open rather than hidden:
+
+- no custom headers (nor ``origin``, nor an ``ssl`` context): ``ConfigError`` at connect;
+- no pings from scripts: ``ping()`` raises :class:`WebApiError`; ``WebSocketClient``'s heartbeat
+  sends ``config.heartbeat_message`` instead and counts any inbound message as alive;
+- ``max_message_size`` is checked when a message has arrived (then close 1009);
+- scripts may close only with 1000 or 3000-4999 and a reason of at most 123 UTF-8 bytes;
+- a failed opening handshake is not explained by the browser (an HTTP 401 looks like close
+  1006): it becomes a recoverable :class:`ConnectionFailed` whose message says so;
+- send backpressure by polling ``bufferedAmount`` against ``write_limit``; none on receive.
+
+Every JavaScript callback is a ``create_proxy`` kept alive while the socket lives, destroyed
+after its ``close`` event, and guarded: an exception escaping a callback would kill Node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .config import WebSocketConfig, as_seconds
+from .errors import (
+    ConfigError,
+    ConnectionClosed,
+    ConnectionFailed,
+    MessageTooLarge,
+    WebApiError,
+    WebSocketError,
+    WebSocketTimeout,
+)
+from .messages import CloseFrame, Data, Message
+
+__all__ = ["Connection", "check_close", "check_config", "open_connection"]
+
+logger = logging.getLogger("omniws.wasm")
+_CONNECTING, _OPEN, _CLOSING, _CLOSED = 0, 1, 2, 3
+_EVENTS = ("open", "message", "error", "close")
+_MAX_POLL = 0.05  # longest sleep between two bufferedAmount checks, in seconds
+MessageHandler = Callable[[Message], object]
+
+try:  # present only under Pyodide; typed as Any so that mypy --strict passes on CPython
+    _js: Any = importlib.import_module("js")
+    _ffi: Any = importlib.import_module("pyodide.ffi")
+except ImportError:  # CPython: the module still imports (check_config, check_close work)
+    _js = _ffi = None
+
+_FAILED_HINT = (
+    "the browser reports no reason for a failed opening handshake: the server may be down "
+    "or unreachable, or it may have refused the upgrade (an HTTP 401/403 looks the same "
+    "here, close code 1006), so the failure is treated as recoverable. A server can make "
+    "an authentication failure terminal by accepting the connection and then closing it "
+    "with a 4xxx code (e.g. 4001), which WebSocketClient does not retry"
+)
+
+
+def check_config(config: WebSocketConfig) -> None:
+    """Raise ConfigError for what a WebSocket in a browser cannot do (never drop it)."""
+    if config.headers:
+        raise ConfigError(
+            "headers",
+            f"{sorted(config.headers)} cannot be sent: the browser's WebSocket API sends no "
+            "custom headers. Pass a token as a subprotocol (protocols=[...]) or in the URL "
+            "query (?token=...) instead, or authenticate in the first message",
+        )
+    if config.origin is not None:
+        raise ConfigError("origin", "cannot be set: the browser sends the page's own Origin")
+    if config.ssl is not None:
+        raise ConfigError("ssl", "cannot be used: the browser verifies wss:// with its own trust")
+    if getattr(config, "proxy", None) is not None:
+        raise ConfigError("proxy", "cannot be set: the browser connects through its own proxy")
+
+
+def check_close(code: int, reason: str) -> None:
+    """Raise ValueError for a close the WebSocket API refuses (1000 or 3000-4999, 123 bytes)."""
+    if not isinstance(code, int) or not (code == 1000 or 3000 <= code <= 4999):
+        raise ValueError(
+            f"close code {code!r} is not allowed by the browser's WebSocket API: use 1000 "
+            "or an application code from 3000 to 4999"
+        )
+    if len(reason.encode()) > 123:
+        raise ValueError("close reason is longer than 123 UTF-8 bytes; shorten it")
+
+
+async def open_connection(config: WebSocketConfig) -> Connection:
+    """Open a connection with the platform's ``WebSocket``, within ``connect_timeout``."""
+    check_config(config)
+    if _js is None:
+        raise WebApiError("omniws.wasm needs Pyodide (sys.platform == 'emscripten')")
+    conn = Connection(config, asyncio.get_running_loop())
+    timeout = None if config.connect_timeout is None else as_seconds(config.connect_timeout)
+    try:
+        await asyncio.wait_for(asyncio.shield(conn._opened), timeout)
+    except asyncio.TimeoutError:
+        conn._fail_open()
+        raise WebSocketTimeout(
+            "connect",
+            timeout or 0.0,
+            hint=f"no complete handshake from {config.url}; is the server up and is this a "
+            "WebSocket endpoint? Raise connect_timeout for slow networks",
+        ) from None
+    except BaseException:
+        conn._fail_open()
+        raise
+    return conn
+
+
+class Connection:
+    """An open WebSocket connection under Pyodide. Get one from :func:`omniws.connect`."""
+
+    def __init__(self, config: WebSocketConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self._loop = loop
+        self._opened: asyncio.Future[None] = loop.create_future()
+        self._closed: asyncio.Future[CloseFrame] = loop.create_future()
+        self._state = _CONNECTING
+        self._queue: deque[Message] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._handler: MessageHandler | None = None
+        self._error_detail = ""
+        self._sent: CloseFrame | None = None  # the close this side asked for
+        self._close_timer: asyncio.TimerHandle | None = None
+        self.last_received = loop.time()
+        self.subprotocol: str | None = None
+        self.response_headers: dict[str, str] = {}  # the browser does not show them
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.close_error: WebSocketError | None = None
+        try:
+            if config.protocols:
+                ws = _js.WebSocket.new(config.url, _ffi.to_js(list(config.protocols)))
+            else:
+                ws = _js.WebSocket.new(config.url)
+        except _ffi.JsException as exc:
+            raise ConfigError("url", f"the WebSocket API refused {config.url!r}: {exc}") from None
+        ws.binaryType = "arraybuffer"
+        self._ws: Any = ws
+        self._proxies: dict[str, Any] = {}
+        for name in _EVENTS:
+            proxy = _ffi.create_proxy(self._guard(getattr(self, f"_on_{name}")))
+            self._proxies[name] = proxy
+            setattr(ws, f"on{name}", proxy)
+
+    # ---- JavaScript callbacks (guarded: nothing may escape into JavaScript) -------------
+    def _guard(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def guarded(event: Any) -> None:
+            try:
+                callback(event)
+            except BaseException as exc:  # an escaping exception would kill Node
+                try:
+                    self._internal_error(exc)
+                except BaseException:  # pragma: no cover - last resort, keep JS alive
+                    logger.exception("omniws.wasm: error while handling a callback error")
+
+        return guarded
+
+    def _internal_error(self, exc: BaseException) -> None:
+        logger.error("omniws.wasm: %s callback failed", self.config.url, exc_info=exc)
+        error = WebApiError(f"internal error in a WebSocket callback: {exc!r}")
+        error.__cause__ = exc
+        if not self._opened.done():
+            self._opened.set_exception(error)
+        if self.close_error is None:
+            self.close_error = error
+        self.abort()
+
+    def _on_open(self, _event: Any) -> None:
+        if self._state != _CONNECTING:
+            return
+        self._state = _OPEN
+        self.last_received = self._loop.time()
+        self.subprotocol = str(self._ws.protocol) or None
+        if not self._opened.done():
+            self._opened.set_result(None)
+
+    def _on_message(self, event: Any) -> None:
+        if self._state == _CLOSED or self.close_error is not None:
+            return  # after an abort or a failure: ignore the rest
+        self.last_received = self._loop.time()
+        data = event.data
+        limit = self.config.max_message_size
+        message: Message
+        if isinstance(data, str):
+            message = data
+            size = len(data) if limit is None or 4 * len(data) <= limit else len(data.encode())
+        else:
+            size = int(data.byteLength)
+            message = b"" if limit is not None and size > limit else data.to_bytes()
+        if limit is not None and size > limit:
+            self._too_large(size, limit)
+            return
+        handler = self._handler
+        if handler is not None:
+            handler(message)
+            return
+        self._queue.append(message)
+        self._wake_reader()
+
+    def _too_large(self, size: int, limit: int) -> None:
+        self.close_error = MessageTooLarge(size, limit)
+        self.close_code, self.close_reason = 1009, ""
+        self._state = _CLOSING
+        try:
+            self._ws.close(1009, "message too big")
+        except _ffi.JsException:  # browsers refuse 1009 from scripts: nearest allowed
+            self._ws.close(4009, "message too big")
+        self._wake_reader()
+        self._start_close_timer()
+
+    def _on_error(self, event: Any) -> None:
+        message = getattr(event, "message", None)  # npm ws says why; browsers never do
+        if message:
+            self._error_detail = str(message)
+
+    def _on_close(self, event: Any) -> None:
+        code, reason = int(event.code), str(event.reason)
+        was_connecting = self._state == _CONNECTING
+        if not self._opened.done():
+            detail = f" (the platform says: {self._error_detail})" if self._error_detail else ""
+            self._opened.set_exception(
+                ConnectionFailed(
+                    f"could not connect to {self.config.url}{detail}: {_FAILED_HINT}",
+                    recoverable=True,
+                )
+            )
+        if self.close_code is None and not was_connecting:
+            self.close_code, self.close_reason = code, reason
+        self._finish()
+        self._release()
+
+    # ---- receiving ------------------------------------------------------------------
+    async def recv(self) -> Message:
+        """The next message: ``str`` for text, ``bytes`` for binary.
+
+        Raises :class:`ConnectionClosed` (or the error that ended the connection) once the
+        connection is closed and every buffered message was read.
+        """
+        queue = self._queue
+        if not queue:
+            if self._state == _CLOSED or self.close_error is not None:
+                raise self._closed_error()
+            if self._waiter is not None:
+                raise RuntimeError("recv() is already waiting in another task; read from one task")
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+            if not queue:
+                raise self._closed_error()
+        return queue.popleft()
+
+    def __aiter__(self) -> Connection:
+        return self
+
+    async def __anext__(self) -> Message:
+        try:
+            return await self.recv()
+        except ConnectionClosed as exc:
+            if exc.code in (1000, 1001):
+                raise StopAsyncIteration from None
+            raise
+
+    def set_message_handler(self, handler: MessageHandler | None) -> None:
+        """Deliver each message to ``handler(message)`` as it arrives (None: back to the
+        ``recv()`` queue). Messages already queued go to the handler first."""
+        if handler is not None:
+            while self._queue:
+                handler(self._queue.popleft())
+        self._handler = handler
+
+    def _wake_reader(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # ---- sending --------------------------------------------------------------------
+    async def send(self, message: Data) -> None:
+        """Send ``str`` as a text message, ``bytes``-like as binary; waits (polling
+        ``bufferedAmount``) while more than ``write_limit`` bytes are buffered."""
+        if self._state != _OPEN:
+            raise self._closed_error()
+        if type(message) is str:
+            self._ws.send(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            self._ws.send(_ffi.to_js(bytes(message)))  # a Uint8Array: binary, never text
+        else:
+            raise TypeError(
+                f"send() takes str (text) or bytes-like (binary), not {type(message).__name__}; "
+                "serialize it first, e.g. json.dumps(obj)"
+            )
+        if self._ws.bufferedAmount > self.config.write_limit:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        limit, delay = self.config.write_limit, 0.001
+        timeout = self.config.send_timeout
+        deadline = None if timeout is None else self._loop.time() + as_seconds(timeout)
+        while self._state == _OPEN and self._ws.bufferedAmount > limit:
+            if deadline is not None and self._loop.time() >= deadline:
+                raise WebSocketTimeout(
+                    "send",
+                    as_seconds(timeout or 0.0),
+                    hint="the send buffer stayed above write_limit: the network or the server "
+                    "is slower than the sender",
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_POLL)
+        if self._state == _CLOSED:
+            raise self._closed_error()
+
+    async def ping(self, data: bytes | None = None) -> float:
+        """Not supported: scripts in browsers can neither send pings nor see pongs."""
+        raise WebApiError(
+            "ping() is not supported in browsers: the WebSocket API cannot send pings or see "
+            "pongs. WebSocketClient's heartbeat sends config.heartbeat_message instead",
+            recoverable=False,
+        )
+
+    # ---- closing --------------------------------------------------------------------
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with ``code`` (1000 or 3000-4999) and ``reason`` (<= 123 UTF-8 bytes) and wait
+        for the close handshake (at most ``close_timeout``). Safe to call more than once."""
+        check_close(code, reason)
+        if self._state in (_CONNECTING, _OPEN):
+            self._state = _CLOSING
+            self._sent = CloseFrame(code, reason)
+            self._ws.close(code, reason)
+            self._start_close_timer()
+        await asyncio.shield(self._closed)
+
+    async def wait_closed(self) -> CloseFrame:
+        """Wait until the connection has ended, for any reason; return how it ended."""
+        return await asyncio.shield(self._closed)
+
+    def abort(self) -> None:
+        """End the connection at once (close code 1006). The API has no abort: the socket
+        is closed in the background and its callbacks are released after its close event."""
+        if self._state == _CLOSED:
+            return
+        if self._state in (_CONNECTING, _OPEN):
+            self._ws.close()
+        self._finish()
+
+    def _fail_open(self) -> None:
+        """An open that timed out or was cancelled: close the socket, end everything."""
+        if self._state == _CONNECTING:
+            self._ws.close()
+        if not self._opened.done():
+            self._opened.cancel()  # the close event that follows reports nothing more
+        elif not self._opened.cancelled():
+            self._opened.exception()  # retrieved: no "never retrieved" warning
+        self._finish()
+
+    def _start_close_timer(self) -> None:
+        if self._close_timer is None and self._state != _CLOSED:
+            timeout = as_seconds(self.config.close_timeout)
+            self._close_timer = self._loop.call_later(timeout, self.abort)
+
+    def _finish(self) -> None:
+        """The connection has ended (close event or local abort): wake everyone."""
+        if self._state == _CLOSED:
+            return
+        self._state = _CLOSED
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        if self.close_code is None:
+            self.close_code, self.close_reason = 1006, ""
+        self._wake_reader()
+        if not self._closed.done():
+            self._closed.set_result(CloseFrame(self.close_code, self.close_reason or ""))
+
+    def _release(self) -> None:
+        """After the close event: detach and destroy the proxies (JS will not call again)."""
+        for name, proxy in self._proxies.items():
+            setattr(self._ws, f"on{name}", None)
+            proxy.destroy()
+        self._proxies.clear()
+
+    def _closed_error(self) -> WebSocketError:
+        if self.close_error is not None:
+            return self.close_error
+        if self.close_code is None:
+            sent = self._sent or CloseFrame(1006, "")
+            return ConnectionClosed(sent.code, sent.reason, detail="close() was called")
+        return ConnectionClosed(self.close_code, self.close_reason or "")
+
+    @property
+    def reading_paused(self) -> bool:
+        """Always False: the WebSocket API has no flow control on receive."""
+        return False
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection has fully ended."""
+        return self._state == _CLOSED
+
+    def __repr__(self) -> str:
+        states = {_CONNECTING: "connecting", _OPEN: "open", _CLOSING: "closing", _CLOSED: "closed"}
+        return f"<omniws.wasm.Connection {self.config.url} {states[self._state]}>"
+
+    async def __aenter__(self) -> Connection:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
