@@ -93,7 +93,7 @@ async def test_platform_backend(env: Env) -> None:
     from omniws import _connect
 
     assert _connect.Connection.__module__ == (
-        "omniws.wasm" if IS_WASM else "omniws.native.connection"
+        "omniws.wasm.connection" if IS_WASM else "omniws.native.connection"
     )
     async with omniws.connect(f"{env['echo']}/echo") as ws:
         assert type(ws).__module__ == _connect.Connection.__module__

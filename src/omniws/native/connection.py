@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._connection_base import ConnectionBase
 from ..config import WebSocketConfig, as_seconds
 from ..errors import (
     ConnectionClosed,
@@ -30,7 +31,7 @@ _OPEN, _CLOSING, _CLOSED = 1, 2, 3
 MessageHandler = Callable[[Message], object]
 
 
-class Connection(asyncio.Protocol):
+class Connection(ConnectionBase, asyncio.Protocol):
     """An open WebSocket connection on CPython. Get one from :func:`omniws.connect`."""
 
     def __init__(
@@ -150,17 +151,6 @@ class Connection(asyncio.Protocol):
                 self._transport.resume_reading()
         return message
 
-    def __aiter__(self) -> Connection:
-        return self
-
-    async def __anext__(self) -> Message:
-        try:
-            return await self.recv()
-        except ConnectionClosed as exc:
-            if exc.code in (1000, 1001):
-                raise StopAsyncIteration from None
-            raise
-
     def set_message_handler(self, handler: MessageHandler | None) -> None:
         """Deliver each message to ``handler(message)`` straight from the parser (None:
         back to the ``recv()`` queue). Messages already queued go to the handler first."""
@@ -174,11 +164,6 @@ class Connection(asyncio.Protocol):
             self._reading_paused = False
             self._transport.resume_reading()
 
-    def _wake_reader(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    # ---- sending --------------------------------------------------------------------
     async def send(self, message: Data) -> None:
         """Send ``str`` as a text message, ``bytes``-like as binary; waits while the
         transport's write buffer is above ``write_limit``."""
@@ -246,10 +231,6 @@ class Connection(asyncio.Protocol):
             self._transport.resume_reading()
         await asyncio.shield(self._closed)
 
-    async def wait_closed(self) -> CloseFrame:
-        """Wait until the connection has ended, for any reason; return how it ended."""
-        return await asyncio.shield(self._closed)
-
     def abort(self) -> None:
         """Drop the connection at once, without a close handshake (close code 1006)."""
         if self._state != _CLOSED:
@@ -302,9 +283,3 @@ class Connection(asyncio.Protocol):
     def __repr__(self) -> str:
         state = {_OPEN: "open", _CLOSING: "closing", _CLOSED: "closed"}[self._state]
         return f"<omniws.Connection {self.config.url} {state}>"
-
-    async def __aenter__(self) -> Connection:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()

@@ -1,20 +1,4 @@
-"""The Pyodide connection: the platform's ``WebSocket`` (a browser's, or npm ``ws`` in Node).
-
-The same contract as :mod:`omniws.native` (docs/INTERNALS.md), with the differences of the
-WebSocket API handled in the open rather than hidden:
-
-- no custom headers (nor ``origin``, nor an ``ssl`` context): ``ConfigError`` at connect;
-- no pings from scripts: ``ping()`` raises :class:`WebApiError`; ``WebSocketClient``'s heartbeat
-  sends ``config.heartbeat_message`` instead and counts any inbound message as alive;
-- ``max_message_size`` is checked when a message has arrived (then close 1009);
-- scripts may close only with 1000 or 3000-4999 and a reason of at most 123 UTF-8 bytes;
-- a failed opening handshake is not explained by the browser (an HTTP 401 looks like close
-  1006): it becomes a recoverable :class:`ConnectionFailed` whose message says so;
-- send backpressure by polling ``bufferedAmount`` against ``write_limit``; none on receive.
-
-Every JavaScript callback is a ``create_proxy`` kept alive while the socket lives, destroyed
-after its ``close`` event, and guarded: an exception escaping a callback would kill Node.
-"""
+"""The Pyodide Connection on the platform's ``WebSocket`` (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -25,8 +9,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .config import WebSocketConfig, as_seconds
-from .errors import (
+from .._connection_base import ConnectionBase
+from ..config import WebSocketConfig, as_seconds
+from ..errors import (
     ConfigError,
     ConnectionClosed,
     ConnectionFailed,
@@ -35,9 +20,10 @@ from .errors import (
     WebSocketError,
     WebSocketTimeout,
 )
-from .messages import CloseFrame, Data, Message
+from ..messages import CloseFrame, Data, Message
+from .checks import FAILED_HINT, check_close, check_config
 
-__all__ = ["Connection", "check_close", "check_config", "open_connection"]
+__all__ = ["Connection", "open_connection"]
 
 logger = logging.getLogger("omniws.wasm")
 _CONNECTING, _OPEN, _CLOSING, _CLOSED = 0, 1, 2, 3
@@ -50,42 +36,6 @@ try:  # present only under Pyodide; typed as Any so that mypy --strict passes on
     _ffi: Any = importlib.import_module("pyodide.ffi")
 except ImportError:  # CPython: the module still imports (check_config, check_close work)
     _js = _ffi = None
-
-_FAILED_HINT = (
-    "the browser reports no reason for a failed opening handshake: the server may be down "
-    "or unreachable, or it may have refused the upgrade (an HTTP 401/403 looks the same "
-    "here, close code 1006), so the failure is treated as recoverable. A server can make "
-    "an authentication failure terminal by accepting the connection and then closing it "
-    "with a 4xxx code (e.g. 4001), which WebSocketClient does not retry"
-)
-
-
-def check_config(config: WebSocketConfig) -> None:
-    """Raise ConfigError for what a WebSocket in a browser cannot do (never drop it)."""
-    if config.headers:
-        raise ConfigError(
-            "headers",
-            f"{sorted(config.headers)} cannot be sent: the browser's WebSocket API sends no "
-            "custom headers. Pass a token as a subprotocol (protocols=[...]) or in the URL "
-            "query (?token=...) instead, or authenticate in the first message",
-        )
-    if config.origin is not None:
-        raise ConfigError("origin", "cannot be set: the browser sends the page's own Origin")
-    if config.ssl is not None:
-        raise ConfigError("ssl", "cannot be used: the browser verifies wss:// with its own trust")
-    if getattr(config, "proxy", None) is not None:
-        raise ConfigError("proxy", "cannot be set: the browser connects through its own proxy")
-
-
-def check_close(code: int, reason: str) -> None:
-    """Raise ValueError for a close the WebSocket API refuses (1000 or 3000-4999, 123 bytes)."""
-    if not isinstance(code, int) or not (code == 1000 or 3000 <= code <= 4999):
-        raise ValueError(
-            f"close code {code!r} is not allowed by the browser's WebSocket API: use 1000 "
-            "or an application code from 3000 to 4999"
-        )
-    if len(reason.encode()) > 123:
-        raise ValueError("close reason is longer than 123 UTF-8 bytes; shorten it")
 
 
 async def open_connection(config: WebSocketConfig) -> Connection:
@@ -111,7 +61,7 @@ async def open_connection(config: WebSocketConfig) -> Connection:
     return conn
 
 
-class Connection:
+class Connection(ConnectionBase):
     """An open WebSocket connection under Pyodide. Get one from :func:`omniws.connect`."""
 
     def __init__(self, config: WebSocketConfig, loop: asyncio.AbstractEventLoop) -> None:
@@ -225,7 +175,7 @@ class Connection:
             detail = f" (the platform says: {self._error_detail})" if self._error_detail else ""
             self._opened.set_exception(
                 ConnectionFailed(
-                    f"could not connect to {self.config.url}{detail}: {_FAILED_HINT}",
+                    f"could not connect to {self.config.url}{detail}: {FAILED_HINT}",
                     recoverable=True,
                 )
             )
@@ -256,17 +206,6 @@ class Connection:
                 raise self._closed_error()
         return queue.popleft()
 
-    def __aiter__(self) -> Connection:
-        return self
-
-    async def __anext__(self) -> Message:
-        try:
-            return await self.recv()
-        except ConnectionClosed as exc:
-            if exc.code in (1000, 1001):
-                raise StopAsyncIteration from None
-            raise
-
     def set_message_handler(self, handler: MessageHandler | None) -> None:
         """Deliver each message to ``handler(message)`` as it arrives (None: back to the
         ``recv()`` queue). Messages already queued go to the handler first."""
@@ -275,11 +214,6 @@ class Connection:
                 handler(self._queue.popleft())
         self._handler = handler
 
-    def _wake_reader(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    # ---- sending --------------------------------------------------------------------
     async def send(self, message: Data) -> None:
         """Send ``str`` as a text message, ``bytes``-like as binary; waits (polling
         ``bufferedAmount``) while more than ``write_limit`` bytes are buffered."""
@@ -333,10 +267,6 @@ class Connection:
             self._ws.close(code, reason)
             self._start_close_timer()
         await asyncio.shield(self._closed)
-
-    async def wait_closed(self) -> CloseFrame:
-        """Wait until the connection has ended, for any reason; return how it ended."""
-        return await asyncio.shield(self._closed)
 
     def abort(self) -> None:
         """End the connection at once (close code 1006). The API has no abort: the socket
@@ -403,9 +333,3 @@ class Connection:
     def __repr__(self) -> str:
         states = {_CONNECTING: "connecting", _OPEN: "open", _CLOSING: "closing", _CLOSED: "closed"}
         return f"<omniws.wasm.Connection {self.config.url} {states[self._state]}>"
-
-    async def __aenter__(self) -> Connection:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()
