@@ -47,6 +47,16 @@ class ConnectionBase:
         """Wait until the connection has ended, for any reason; return how it ended."""
         return await asyncio.shield(self._closed)
 
+    async def _wait_for_message(self) -> None:
+        """Sleep until a message is queued or the connection ends (one reader at a time)."""
+        if self._waiter is not None:
+            raise RuntimeError("recv() is already waiting in another task; read from one task")
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
     def _wake_reader(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from ssl import SSLContext as _SSLContext
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from ._version import __version__
 from .errors import ConfigError
@@ -79,6 +79,17 @@ class Endpoint(NamedTuple):
         return host if self.port == default else f"{host}:{self.port}"
 
 
+def _host_port(parts: SplitResult, field_name: str, url: str) -> tuple[str, int | None]:
+    """The URL's host and port (None: the scheme's default), or ConfigError naming the field."""
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(field_name, f"has an invalid port: {url!r}") from None
+    if not parts.hostname:
+        raise ConfigError(field_name, f"has no host: {url!r}")
+    return parts.hostname, port
+
+
 def parse_url(url: object, field_name: str = "url") -> Endpoint:
     """Split a WebSocket URL, raising ConfigError with the fix when it is not one."""
     if not isinstance(url, str) or not url:
@@ -97,17 +108,12 @@ def parse_url(url: object, field_name: str = "url") -> Endpoint:
         )
     if parts.fragment:
         raise ConfigError(field_name, "must not contain a #fragment (RFC 6455 section 3)")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(field_name, f"has an invalid port: {url!r}") from None
-    if not parts.hostname:
-        raise ConfigError(field_name, f"has no host: {url!r}")
+    host, port = _host_port(parts, field_name, url)
     secure = scheme == "wss"
     resource = parts.path or "/"
     if parts.query:
         resource += "?" + parts.query
-    return Endpoint(secure, parts.hostname, port or (443 if secure else 80), resource)
+    return Endpoint(secure, host, port or (443 if secure else 80), resource)
 
 
 class ProxyURL(NamedTuple):
@@ -143,15 +149,10 @@ def parse_proxy_url(url: object, field_name: str = "proxy") -> ProxyURL:
             f"scheme {parts.scheme!r} is not supported; use http://, https://, socks5:// "
             "(DNS resolved here) or socks5h:// (DNS resolved by the proxy)",
         )
-    try:
-        port = parts.port
-    except ValueError:
-        raise ConfigError(field_name, f"has an invalid port: {url!r}") from None
-    if not parts.hostname:
-        raise ConfigError(field_name, f"has no host: {url!r}")
+    host, port = _host_port(parts, field_name, url)
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return ProxyURL(scheme, parts.hostname, port or _PROXY_PORTS[scheme], username, password)
+    return ProxyURL(scheme, host, port or _PROXY_PORTS[scheme], username, password)
 
 
 @dataclass(frozen=True)

@@ -135,13 +135,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
                 or self._protocol.close_received is not None
             ):
                 raise self._closed_error()
-            if self._waiter is not None:
-                raise RuntimeError("recv() is already waiting in another task; read from one task")
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._wait_for_message()
             if not queue:
                 raise self._closed_error()
         message = queue.popleft()

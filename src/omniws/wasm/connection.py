@@ -195,13 +195,7 @@ class Connection(ConnectionBase):
         if not queue:
             if self._state == _CLOSED or self.close_error is not None:
                 raise self._closed_error()
-            if self._waiter is not None:
-                raise RuntimeError("recv() is already waiting in another task; read from one task")
-            self._waiter = self._loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            await self._wait_for_message()
             if not queue:
                 raise self._closed_error()
         return queue.popleft()
