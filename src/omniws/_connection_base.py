@@ -47,15 +47,14 @@ class ConnectionBase:
         """Wait until the connection has ended, for any reason; return how it ended."""
         return await asyncio.shield(self._closed)
 
-    async def _wait_for_message(self) -> None:
-        """Sleep until a message is queued or the connection ends (one reader at a time)."""
+    def _new_waiter(self) -> asyncio.Future[None]:
+        """The future a ``recv()`` sleeps on until a message is queued or the connection
+        ends; one reader at a time. (A future, not a coroutine: no extra frame per wait.)"""
         if self._waiter is not None:
             raise RuntimeError("recv() is already waiting in another task; read from one task")
-        self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        return waiter
 
     def _wake_reader(self) -> None:
         if self._waiter is not None and not self._waiter.done():

@@ -135,7 +135,10 @@ class Connection(ConnectionBase, asyncio.Protocol):
                 or self._protocol.close_received is not None
             ):
                 raise self._closed_error()
-            await self._wait_for_message()
+            try:
+                await self._new_waiter()
+            finally:
+                self._waiter = None
             if not queue:
                 raise self._closed_error()
         message = queue.popleft()

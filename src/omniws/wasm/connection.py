@@ -195,7 +195,10 @@ class Connection(ConnectionBase):
         if not queue:
             if self._state == _CLOSED or self.close_error is not None:
                 raise self._closed_error()
-            await self._wait_for_message()
+            try:
+                await self._new_waiter()
+            finally:
+                self._waiter = None
             if not queue:
                 raise self._closed_error()
         return queue.popleft()
