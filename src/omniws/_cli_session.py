@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from ._cli_input import isatty, stdin_lines
 from ._cli_output import Output
-from ._connect import Connection, open_connection
 from .backoff import RetryCause
 from .client import WebSocketClient
 from .config import WebSocketConfig
@@ -63,17 +62,11 @@ class Session:
     retry_first: bool = False
     hint: str | None = None  # shown once, after the first connection
     received: int = field(default=0, init=False)
-    _conn: Connection | None = field(default=None, init=False)
+    _client: WebSocketClient | None = field(default=None, init=False)
     _connected_once: bool = field(default=False, init=False)
     _error_shown: bool = field(default=False, init=False)
 
     # --- the client's hooks ------------------------------------------------------------
-    async def _open(self, config: WebSocketConfig) -> Connection:
-        conn = await open_connection(config)
-        self._conn = conn
-        self._connected_once = True
-        return conn
-
     def _should_retry(self, cause: RetryCause) -> bool | None:
         if not self._connected_once and not self.retry_first:
             return False  # the first connection failed: say so at once
@@ -85,8 +78,9 @@ class Session:
             attempt = f" (attempt {state.attempt})" if state.attempt else ""
             out.status(f"connecting to {url}{attempt}")
         elif isinstance(state, Connected):
-            conn = self._conn
-            proto = f" (subprotocol {conn.subprotocol})" if conn and conn.subprotocol else ""
+            self._connected_once = True
+            subprotocol = self._client.subprotocol if self._client else None
+            proto = f" (subprotocol {subprotocol})" if subprotocol else ""
             out.status(f"connected to {url}{proto}")
             if self.hint:
                 out.status(self.hint)
@@ -109,9 +103,7 @@ class Session:
     async def run(self) -> int:
         """Run until one of the ends in the module docstring; always leaves the client closed."""
         loop = asyncio.get_running_loop()
-        client = WebSocketClient(
-            self.config, open_connection=self._open, should_retry=self._should_retry
-        )
+        client = self._client = WebSocketClient(self.config, should_retry=self._should_retry)
         client.on_state_change(self._state_changed)
         client.on_close(self.out.closed)
         interrupted = asyncio.Event()
