@@ -91,10 +91,7 @@ class _EchoProtocol(asyncio.Protocol):
         assert self._protocol is not None
         if self._protocol.closing:
             return
-        if isinstance(message, str):
-            self._protocol.send_text(message)
-        else:
-            self._protocol.send_binary(message)
+        self._protocol.send(message)
 
     def _closed(self, frame: CloseFrame) -> None:
         assert self._transport is not None

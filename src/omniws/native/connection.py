@@ -65,6 +65,8 @@ class Connection(ConnectionBase, asyncio.Protocol):
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._ping_counter = 0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._time = loop.time
+        self._max_queue = config.max_queue
         self.last_received = loop.time()
         self.subprotocol = subprotocol
         self.response_headers = response_headers
@@ -74,7 +76,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
 
     # ---- asyncio.Protocol callbacks -------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        self.last_received = self._loop.time()
+        self.last_received = self._time()
         try:
             self._protocol.receive_data(data)
         except ProtocolError as exc:
@@ -114,7 +116,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         if (
-            len(self._queue) >= self.config.max_queue
+            len(self._queue) >= self._max_queue
             and not self._reading_paused
             and self._state == _OPEN
         ):
@@ -166,15 +168,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
         transport's write buffer is above ``write_limit``."""
         if self._state != _OPEN:
             raise self._closed_error()
-        if type(message) is str:
-            self._protocol.send_text(message)
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            self._protocol.send_binary(message)
-        else:
-            raise TypeError(
-                f"send() takes str (text) or bytes-like (binary), not {type(message).__name__}; "
-                "serialize it first, e.g. json.dumps(obj)"
-            )
+        self._protocol.send(message)
         if self._write_paused:
             waiter = self._loop.create_future()
             self._drain_waiters.append(waiter)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConnectionClosed, MessageTooLarge, ProtocolError
-from ..messages import CloseFrame, Message
+from ..messages import CloseFrame, Data, Message
 from .frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -112,6 +112,18 @@ class WebSocketProtocol:
         return self.close_sent is not None or self.close_received is not None
 
     # ---- outbound -------------------------------------------------------------------
+    def send(self, message: Data) -> None:
+        """Send one message: ``str`` as text, anything bytes-like as binary."""
+        if type(message) is str:
+            self._send_data(OP_TEXT, message.encode())
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            self._send_data(OP_BINARY, message)
+        else:
+            raise TypeError(
+                f"send() takes str (text) or bytes-like (binary), not {type(message).__name__}; "
+                "serialize it first, e.g. json.dumps(obj)"
+            )
+
     def send_text(self, text: str) -> None:
         """Send one text message."""
         self._send_data(OP_TEXT, text.encode())
@@ -127,8 +139,7 @@ class WebSocketProtocol:
                 self.close_sent.reason,
                 detail="cannot send after close() was called",
             )
-        keys = self._keys
-        key = keys.next() if keys is not None else None
+        key = self._keys.next() if self._keys is not None else None
         deflate = self.deflate
         if deflate is not None and len(payload) >= deflate.threshold:
             self.write(encode_frame(opcode, deflate.compress(payload), key, rsv1=True))
