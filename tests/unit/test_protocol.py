@@ -192,3 +192,12 @@ def test_arbitrary_input_only_raises_protocol_error(data: bytes, chunk: int) -> 
             peer.feed(data[start : start + chunk])
     except ProtocolError:
         assert peer.protocol.close_sent is not None  # the connection was failed properly
+
+
+def test_send_dispatches_on_type_and_names_the_fix_for_others() -> None:
+    peer = Peer()
+    peer.protocol.send("text")
+    peer.protocol.send(bytearray(b"bin"))
+    assert peer.sent_frames() == [(0x81, b"text"), (0x82, b"bin")]
+    with pytest.raises(TypeError, match="json.dumps"):
+        peer.protocol.send({"not": "serialized"})  # type: ignore[arg-type]
