@@ -199,5 +199,5 @@ def test_send_dispatches_on_type_and_names_the_fix_for_others() -> None:
     peer.protocol.send("text")
     peer.protocol.send(bytearray(b"bin"))
     assert peer.sent_frames() == [(0x81, b"text"), (0x82, b"bin")]
-    with pytest.raises(TypeError, match="json.dumps"):
+    with pytest.raises(TypeError, match=r"json\.dumps"):
         peer.protocol.send({"not": "serialized"})  # type: ignore[arg-type]
