@@ -125,14 +125,15 @@ async def heartbeat(
     timeout: float,
     behind: Callable[[Connection], bool],
     on_rtt: Callable[[float], None],
+    message: str | bytes | None = None,
 ) -> WebSocketTimeout | None:
     """Ping ``conn`` after ``interval`` seconds without inbound data. When neither a pong nor
     any other data arrives within ``timeout``, abort it and return the error; return None when
     the connection ends otherwise. Pauses while ``behind(conn)``: the reader, not the peer, is
-    slow then. With ``conn.config.heartbeat_message`` set, or where ``ping()`` is not supported
-    (Pyodide), that message is sent instead of a ping and any inbound data counts as alive."""
+    slow then. With a ``message`` (``config.heartbeat_message``) the message is sent instead
+    of a ping and any inbound data counts as alive; that is the only heartbeat where
+    ``ping()`` is not supported (Pyodide)."""
     loop = asyncio.get_running_loop()
-    message = getattr(getattr(conn, "config", None), "heartbeat_message", None)
     try:
         while conn.close_code is None:
             idle = loop.time() - conn.last_received

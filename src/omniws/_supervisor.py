@@ -157,7 +157,14 @@ class Supervisor(Waiting):
         if self.config.heartbeat_interval is not None:
             interval = cast(float, self.config.heartbeat_interval)
             timeout = cast(float, self.config.heartbeat_timeout)
-            beat = heartbeat(conn, interval, timeout, self._inbox.behind, self._set_rtt)
+            beat = heartbeat(
+                conn,
+                interval,
+                timeout,
+                self._inbox.behind,
+                self._set_rtt,
+                self.config.heartbeat_message,
+            )
             watch = loop.create_task(beat)
         try:
             self._set_state(Connected())
