@@ -99,7 +99,8 @@ CLIENTS = ("omniws", "websockets", "aiohttp", "picows", "raw")
 DEFAULT_CLIENTS = ("omniws", "websockets", "aiohttp", "picows")
 LABEL_NOTES = {
     "omniws": "await send()/recv(); push: `async for message in ws`",
-    "omniws-handler": "push: ws.set_message_handler(callback), straight from the parser",
+    "omniws-handler": "ws.set_message_handler(callback), straight from the parser; echo: the "
+    "next request sent from the callback with ws.send_nowait()",
     "websockets": "websockets.asyncio.client, await send()/recv()",
     "aiohttp": "ClientSession.ws_connect, await send_bytes()/receive()",
     "picows": "WSListener callbacks, next request sent from on_ws_frame; payload as bytes/str",
@@ -116,7 +117,7 @@ def labels_for(workload: Workload, clients: list[str], compression: bool) -> lis
         if client == "picows" and compression:
             continue  # picows has no permessage-deflate
         labels.append(client)
-        if client == "omniws" and workload.kind == "push":
+        if client == "omniws" and workload.kind in ("push", "echo"):
             labels.append("omniws-handler")
     return labels
 

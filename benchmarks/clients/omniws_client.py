@@ -18,26 +18,63 @@ async def _open(p: Params) -> Any:
     )
 
 
+class _Echoer:
+    """Echo from the message handler: the next request goes out with ``send_nowait`` from
+    the callback, as picows' listener does; ``batch(n)`` runs n round trips."""
+
+    def __init__(self, ws: Any, data: bytes) -> None:
+        self.ws = ws
+        self.data = data
+        self.left = 0
+        self.reply: Any = b""
+        self.waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def __call__(self, message: str | bytes) -> None:
+        self.reply = message
+        self.left -= 1
+        if self.left > 0:
+            self.ws.send_nowait(self.data)
+        elif not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def batch(self, n: int) -> None:
+        self.left = n
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.ws.send_nowait(self.data)
+        await self.waiter
+
+
 async def echo(p: Params) -> dict[str, Any]:
     data = payload(p.size)
     ws = await _open(p)
     send, recv = ws.send, ws.recv
-    for _ in range(p.warmup):
-        await send(data)
-        await recv()
+    echoer = _Echoer(ws, data)
+    if p.handler:
+        ws.set_message_handler(echoer)
+        await echoer.batch(p.warmup)
+    else:
+        for _ in range(p.warmup):
+            await send(data)
+            await recv()
     n, step = 0, p.step
     meter = Meter()
     deadline = meter.t0 + p.seconds
     reply: Any = b""
     while n < p.count:
-        for _ in range(step):
-            await send(data)
-            reply = await recv()
+        if p.handler:
+            await echoer.batch(step)
+            reply = echoer.reply
+        else:
+            for _ in range(step):
+                await send(data)
+                reply = await recv()
         n += step
         if time.perf_counter() > deadline:
             break
     result = meter.stop(n, n * p.size)
     check(reply == data, "echo reply differs")
+    if p.handler:
+        ws.set_message_handler(None)
     await ws.close()
     return result
 

@@ -117,6 +117,38 @@ async def test_binary(env: Env) -> None:
 
 
 @case()
+async def test_send_nowait_from_the_message_handler(env: Env) -> None:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[str | bytes]] = loop.create_future()
+    async with omniws.connect(f"{env['echo']}/echo") as ws:
+        got: list[str | bytes] = []
+
+        def reply(message: str | bytes) -> None:  # a sync callback cannot await send()
+            got.append(message)
+            if len(got) < 5:
+                ws.send_nowait(f"ping {len(got)}")
+            elif not done.done():
+                done.set_result(got)
+
+        ws.set_message_handler(reply)
+        ws.send_nowait(b"start")
+        assert await within(done) == [b"start", "ping 1", "ping 2", "ping 3", "ping 4"]
+        assert ws.write_paused is False
+        try:
+            ws.send_nowait({"not": "serialized"})  # type: ignore[arg-type]
+        except TypeError as exc:
+            assert "json.dumps" in str(exc)
+        else:
+            raise AssertionError("send_nowait accepted a dict")
+    try:
+        ws.send_nowait("after close")
+    except omniws.ConnectionClosed:
+        pass
+    else:
+        raise AssertionError("send_nowait after close did not raise")
+
+
+@case()
 async def test_binary_1mib(env: Env) -> None:
     payload = pattern(1 << 20)[::-1]
     async with omniws.connect(f"{env['echo']}/echo") as ws:

@@ -176,6 +176,22 @@ class Connection(ConnectionBase, asyncio.Protocol):
             if self._state == _CLOSED:
                 raise self._closed_error()
 
+    def send_nowait(self, message: Data) -> None:
+        """Send at once, from code that cannot await (a ``set_message_handler`` callback).
+
+        Unlike ``send()`` it never waits for the write buffer to drain below ``write_limit``:
+        what the peer has not read yet stays buffered in memory. Check ``write_paused`` (or
+        use ``await send()`` where you can) when the peer may be slower than you.
+        """
+        if self._state != _OPEN:
+            raise self._closed_error()
+        self._protocol.send(message)
+
+    @property
+    def write_paused(self) -> bool:
+        """True while the write buffer is above ``write_limit`` (``send()`` would wait)."""
+        return self._write_paused
+
     def _wake_writers(self) -> None:
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:

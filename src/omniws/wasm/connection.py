@@ -214,6 +214,12 @@ class Connection(ConnectionBase):
     async def send(self, message: Data) -> None:
         """Send ``str`` as a text message, ``bytes``-like as binary; waits (polling
         ``bufferedAmount``) while more than ``write_limit`` bytes are buffered."""
+        self.send_nowait(message)
+        if self._ws.bufferedAmount > self.config.write_limit:
+            await self._drain()
+
+    def send_nowait(self, message: Data) -> None:
+        """Send at once, from code that cannot await; never waits for ``bufferedAmount``."""
         if self._state != _OPEN:
             raise self._closed_error()
         if type(message) is str:
@@ -225,8 +231,11 @@ class Connection(ConnectionBase):
                 f"send() takes str (text) or bytes-like (binary), not {type(message).__name__}; "
                 "serialize it first, e.g. json.dumps(obj)"
             )
-        if self._ws.bufferedAmount > self.config.write_limit:
-            await self._drain()
+
+    @property
+    def write_paused(self) -> bool:
+        """True while more than ``write_limit`` bytes wait in ``bufferedAmount``."""
+        return self._state == _OPEN and self._ws.bufferedAmount > self.config.write_limit
 
     async def _drain(self) -> None:
         limit, delay = self.config.write_limit, 0.001
