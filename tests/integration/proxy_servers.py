@@ -20,6 +20,7 @@ import ssl
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 _CHUNK = 65536
 
@@ -35,31 +36,31 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
-@dataclass
-class _ProxyBase:
-    auth: tuple[str, str] | None = None
-    names: Mapping[str, str] = field(default_factory=dict)
-    refuse: int | None = None  # HTTP status, or SOCKS5 reply code, to answer instead
-    ssl_context: ssl.SSLContext | None = None
-    requests: list[dict[str, object]] = field(default_factory=list)
-    connections: int = 0
+_S = TypeVar("_S", bound="StreamServer")
+
+
+class StreamServer:
+    """An asyncio stream server that tracks its connection tasks and stops them, bounded.
+
+    Subclasses implement ``handle``; connection errors of a peer just end that connection.
+    Shared by the proxies here and the redirect server of test_redirects.py.
+    """
+
     host: str = "127.0.0.1"
     port: int = 0
+    ssl_context: ssl.SSLContext | None = None
+    connections: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, port: int = 0) -> _ProxyBase:
+    async def start(self: _S, port: int = 0) -> _S:
         self._server = await asyncio.start_server(
             self._serve, self.host, port, ssl=self.ssl_context
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
-
-    def url(self, scheme: str, user: str | None = None, password: str | None = None) -> str:
-        userinfo = f"{user}:{password}@" if user is not None else ""
-        return f"{scheme}://{userinfo}{self.host}:{self.port}"
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -78,9 +79,12 @@ class _ProxyBase:
         self.connections += 1
         try:
             await self.handle(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except ssl.SSLError:
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ssl.SSLError,
+        ):
             pass
         finally:
             writer.close()
@@ -88,6 +92,25 @@ class _ProxyBase:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
+
+
+@dataclass
+class _ProxyBase(StreamServer):
+    auth: tuple[str, str] | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    refuse: int | None = None  # HTTP status, or SOCKS5 reply code, to answer instead
+    ssl_context: ssl.SSLContext | None = None
+    requests: list[dict[str, object]] = field(default_factory=list)
+    connections: int = 0
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        StreamServer.__init__(self)
+
+    def url(self, scheme: str, user: str | None = None, password: str | None = None) -> str:
+        userinfo = f"{user}:{password}@" if user is not None else ""
+        return f"{scheme}://{userinfo}{self.host}:{self.port}"
 
     async def tunnel(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int

@@ -7,7 +7,6 @@ path with a correct 101 upgrade; it records every request's headers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import ssl
 import time
@@ -19,54 +18,26 @@ import trustme
 import omniws
 from omniws import ConnectionFailed, HandshakeRejected, WebSocketTimeout
 
+from .proxy_servers import StreamServer
 from .support import accept_key, free_port, read_client_frame, recv
 
 CREDENTIALS = {"Authorization": "Bearer t0ken", "Cookie": "session=abc", "X-Trace": "kept"}
 
 
-class RedirectServer:
+class RedirectServer(StreamServer):
     def __init__(
         self, routes: dict[str, tuple[int, str | None]], ssl_context: ssl.SSLContext | None = None
     ) -> None:
+        super().__init__()
         self.routes = routes
         self.ssl_context = ssl_context
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
         return f"{'wss' if self.ssl_context else 'ws'}://127.0.0.1:{self.port}"
 
-    async def start(self) -> RedirectServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._handle(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
         headers = {}
         for line in lines:
