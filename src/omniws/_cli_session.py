@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 from ._cli_input import isatty, stdin_lines
 from ._cli_output import Output
-from .backoff import RetryCause
-from .client import WebSocketClient
+from .client import RetryCause, WebSocketClient
 from .config import WebSocketConfig
 from .errors import ConfigError, ConnectionClosed, WebSocketError
 from .messages import CloseFrame
