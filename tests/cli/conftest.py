@@ -24,6 +24,7 @@ import pytest
 from integration.support import PY_SERVER, ServerProcess, free_port
 
 COMMAND = [sys.executable, "-m", "omniws"]
+SRC = Path(__file__).resolve().parents[2] / "src"  # this checkout's omniws, in every process
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 READ_TIMEOUT = 15.0
@@ -42,6 +43,9 @@ def environment(**changes: str | None) -> dict[str, str]:
         if k not in dropped and not k.lower().endswith("_proxy")  # loopback only
     }
     env["TERM"] = "xterm"
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SRC), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    )
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)

@@ -14,22 +14,23 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ._cli_input import isatty, stdin_lines
-from ._cli_output import Output
-from .backoff import RetryCause
-from .client import WebSocketClient
-from .config import WebSocketConfig
-from .errors import ConfigError, ConnectionClosed, WebSocketError
-from .messages import CloseFrame
-from .state import (
+from .. import (
+    CloseFrame,
     Closing,
+    ConfigError,
     Connected,
     Connecting,
+    ConnectionClosed,
     ConnectionState,
     Disconnected,
     Failed,
     Reconnecting,
+    WebSocketClient,
+    WebSocketConfig,
+    WebSocketError,
 )
+from .input import isatty, stdin_lines
+from .output import Output
 
 __all__ = [
     "EXIT_FAILED",
@@ -67,7 +68,7 @@ class Session:
     _error_shown: bool = field(default=False, init=False)
 
     # --- the client's hooks ------------------------------------------------------------
-    def _should_retry(self, cause: RetryCause) -> bool | None:
+    def _should_retry(self, cause: object) -> bool | None:
         if not self._connected_once and not self.retry_first:
             return False  # the first connection failed: say so at once
         return None
