@@ -1,5 +1,6 @@
 """The ``omniws`` command's entry point: parse the command line, start the demo server when
-asked, run a :class:`~.session.Session` and turn what happened into an exit status."""
+asked, run a :class:`~.session.Session` and turn what happened into an exit status
+(``omniws serve`` is handed to :mod:`.serve`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .demo_server import EchoServer, chaos, start_echo_server
 from .input import isatty
 from .options import client_config, messages_to_send
 from .output import Output
+from .serve import serve_main
 from .session import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Session
 
 __all__ = ["main"]
@@ -56,6 +58,8 @@ async def _run(args: argparse.Namespace, out: Output) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``omniws`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "serve":
+        return serve_main(argv[1:])
     demo = bool(argv) and argv[0] == "demo"
     args = build_parser(demo).parse_args(argv[1:] if demo else argv)
     args.demo = demo
