@@ -37,7 +37,7 @@ exit status:
 
 examples:
   omniws serve                          listen on ws://{DEFAULT_HOST}:{DEFAULT_PORT}/
-  omniws ws://{DEFAULT_HOST}:{DEFAULT_PORT}/            then, in another terminal: talk to it
+  omniws ws://{DEFAULT_HOST}:{DEFAULT_PORT}/           then, in another terminal: talk to it
   omniws serve --port 0 --chaos         any free port, with drops and restarts"""
 
 
