@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from .._platform import BROWSER
 from .._platform import open_connection as platform_open_connection
+from .._validate import seconds
 from ..closecodes import check_close
 from ..config import WebSocketConfig
 from ..errors import ConfigError, ConnectionClosed, HandlerError
@@ -66,14 +67,23 @@ class WebSocketClient:
                 "config",
                 f"must be a WebSocketConfig or a ws:// / wss:// URL string, got {config!r}",
             )
-        if should_retry is not None and not callable(should_retry):
-            raise TypeError(f"should_retry must be a function, got {should_retry!r}")
+        for name, value in (("should_retry", should_retry), ("open_connection", open_connection)):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be a function, got {value!r}")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random, got {rng!r}")
         self.config = config
         self._events = Dispatcher(handlers)
         self._lifecycle = Lifecycle(config.url, self._state_changed)
         self._link = Link(self._lifecycle)
         self._counters = Counters()
-        self._inbox = Inbox(config.max_queue, self._events, self._counters, self._lifecycle.notify)
+        self._inbox = Inbox(
+            config.max_queue,
+            self._events,
+            self._counters,
+            self._lifecycle.notify,
+            config.heartbeat_reply,
+        )
         parts = Parts(self._lifecycle, self._link, self._inbox, self._events, self._counters)
         opener = open_connection or platform_open_connection
         self._supervisor = Supervisor(config, parts, opener, should_retry, rng)
@@ -156,6 +166,8 @@ class WebSocketClient:
 
         Raises WebSocketTimeout after ``timeout`` seconds, the error of a ``Failed`` client,
         or ConnectionClosed on a closed (or never started) client."""
+        if timeout is not None:
+            timeout = seconds("timeout", timeout, allow_none=False, allow_zero=True)
         await self._link.wait_opened(timeout, "wait_connected")
 
     async def send(self, data: Data) -> None:
