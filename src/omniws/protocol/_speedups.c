@@ -211,6 +211,9 @@ typedef struct {
     PyObject *max_payload;
     PyObject *allow_rsv1;
     PyObject *expect_masked;
+    PyObject *frame_budget; /* None or an int: frames per feed() call */
+    PyObject *rest;         /* the data a budgeted feed() stopped in, or NULL */
+    Py_ssize_t rest_at;     /* where it stopped */
     PyObject *chunks;       /* list of bytes: the start of an incomplete frame, or NULL */
     Py_ssize_t have;        /* bytes in chunks */
     uint64_t need;          /* parse again once have >= need */
@@ -223,13 +226,18 @@ typedef struct {
 static int
 Decoder_init(Decoder *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"on_frame", "max_payload", "allow_rsv1", "expect_masked", NULL};
+    static char *kwlist[] = {"on_frame", "max_payload", "allow_rsv1", "expect_masked",
+                             "frame_budget", NULL};
     PyObject *on_frame, *max_payload = Py_None, *allow_rsv1 = Py_False;
-    PyObject *expect_masked = Py_False;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOO:FrameDecoder", kwlist, &on_frame,
-                                     &max_payload, &allow_rsv1, &expect_masked)) {
+    PyObject *expect_masked = Py_False, *frame_budget = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOO:FrameDecoder", kwlist, &on_frame,
+                                     &max_payload, &allow_rsv1, &expect_masked,
+                                     &frame_budget)) {
         return -1;
     }
+    Py_INCREF(frame_budget);
+    Py_XSETREF(self->frame_budget, frame_budget);
+    Py_CLEAR(self->rest);
     Py_INCREF(on_frame);
     Py_XSETREF(self->on_frame, on_frame);
     Py_INCREF(max_payload);
@@ -253,6 +261,8 @@ Decoder_traverse(Decoder *self, visitproc visit, void *arg)
     Py_VISIT(self->max_payload);
     Py_VISIT(self->allow_rsv1);
     Py_VISIT(self->expect_masked);
+    Py_VISIT(self->frame_budget);
+    Py_VISIT(self->rest);
     Py_VISIT(self->chunks);
     return 0;
 }
@@ -264,6 +274,8 @@ Decoder_clear(Decoder *self)
     Py_CLEAR(self->max_payload);
     Py_CLEAR(self->allow_rsv1);
     Py_CLEAR(self->expect_masked);
+    Py_CLEAR(self->frame_budget);
+    Py_CLEAR(self->rest);
     Py_CLEAR(self->chunks);
     return 0;
 }
@@ -391,7 +403,7 @@ Decoder_feed(Decoder *self, PyObject *arg)
 {
     PyObject *data, *on_frame = NULL, *payload, *result, *chunks;
     const unsigned char *buf;
-    Py_ssize_t end, position = 0, start = 0;
+    Py_ssize_t end, position = 0, start = 0, budget = -1, frames = 0;
     uint64_t length = 0, need = 0;
     int mask_bit, first = 0, second = 0, masked, status;
 
@@ -402,12 +414,41 @@ Decoder_feed(Decoder *self, PyObject *arg)
         return NULL;
     }
     end = PyBytes_GET_SIZE(data);
-    if (self->chunks != NULL && (uint64_t)self->have + (uint64_t)end < self->need) {
+    if (self->rest != NULL) {  /* a budgeted feed() stopped here: go on from there */
+        PyObject *rest = self->rest;
+        position = self->rest_at;
+        self->rest = NULL;
+        if (end == 0) {
+            Py_SETREF(data, rest);
+        }
+        else {
+            Py_ssize_t left = PyBytes_GET_SIZE(rest) - position;
+            PyObject *joined = PyBytes_FromStringAndSize(NULL, left + end);
+            if (joined != NULL) {
+                memcpy(PyBytes_AS_STRING(joined), PyBytes_AS_STRING(rest) + position, left);
+                memcpy(PyBytes_AS_STRING(joined) + left, PyBytes_AS_STRING(data), end);
+            }
+            Py_DECREF(rest);
+            Py_SETREF(data, joined);
+            if (data == NULL) {
+                return NULL;
+            }
+            position = 0;
+        }
+        end = PyBytes_GET_SIZE(data);
+    }
+    else if (self->chunks != NULL && (uint64_t)self->have + (uint64_t)end < self->need) {
         if (append_chunk(self, data) < 0) {
             goto fail;
         }
         Py_DECREF(data);
-        Py_RETURN_NONE;
+        Py_RETURN_FALSE;
+    }
+    if (self->frame_budget != NULL && self->frame_budget != Py_None) {
+        budget = PyLong_AsSsize_t(self->frame_budget);
+        if (budget == -1 && PyErr_Occurred()) {
+            goto fail;
+        }
     }
     if (self->on_frame == NULL || self->expect_masked == NULL) {
         PyErr_SetString(PyExc_AttributeError, "on_frame");
@@ -463,6 +504,9 @@ Decoder_feed(Decoder *self, PyObject *arg)
                 goto fail;
             }
             Py_DECREF(result);
+            if (++frames == budget && position < end) {
+                goto stop;
+            }
         }
     }
     buf = (const unsigned char *)PyBytes_AS_STRING(data);
@@ -534,6 +578,9 @@ Decoder_feed(Decoder *self, PyObject *arg)
             goto fail;
         }
         Py_DECREF(result);
+        if (++frames == budget && position < end) {
+            goto stop;
+        }
     }
     Py_DECREF(on_frame);
     if (position < end) {
@@ -562,7 +609,12 @@ Decoder_feed(Decoder *self, PyObject *arg)
         }
     }
     Py_DECREF(data);
-    Py_RETURN_NONE;
+    Py_RETURN_FALSE;
+stop:  /* the budget is spent: keep the rest of data for the next feed() */
+    Py_DECREF(on_frame);
+    self->rest = data;  /* the reference moves to self */
+    self->rest_at = position;
+    Py_RETURN_TRUE;
 fail:
     Py_XDECREF(on_frame);
     Py_DECREF(data);
@@ -572,12 +624,16 @@ fail:
 static PyObject *
 Decoder_get_buffered(Decoder *self, void *closure)
 {
+    if (self->rest != NULL) {
+        return PyLong_FromSsize_t(PyBytes_GET_SIZE(self->rest) - self->rest_at);
+    }
     return PyLong_FromSsize_t(self->chunks != NULL ? self->have : 0);
 }
 
 static PyMethodDef Decoder_methods[] = {
     {"feed", (PyCFunction)Decoder_feed, METH_O,
-     "Parse data; raises ProtocolError (or MessageTooLarge) on a bad frame."},
+     "Parse data; raises ProtocolError (or MessageTooLarge) on a bad frame. Returns True "
+     "when it stopped after frame_budget frames with bytes left: feed(b'') goes on."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -586,6 +642,7 @@ static PyMemberDef Decoder_members[] = {
     {"max_payload", T_OBJECT_EX, offsetof(Decoder, max_payload), 0, NULL},
     {"allow_rsv1", T_OBJECT_EX, offsetof(Decoder, allow_rsv1), 0, NULL},
     {"expect_masked", T_OBJECT_EX, offsetof(Decoder, expect_masked), 0, NULL},
+    {"frame_budget", T_OBJECT_EX, offsetof(Decoder, frame_budget), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
