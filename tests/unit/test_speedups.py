@@ -189,6 +189,30 @@ def test_decoder_is_identical_on_frame_streams(
 
 
 @needs_speedups
+@settings(max_examples=300, deadline=None)
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.sampled_from([OP_TEXT, OP_BINARY, OP_PING, OP_PONG]),
+            st.one_of(st.binary(max_size=125), st.integers(126, 70_000)),
+        ),
+        max_size=12,
+    ),
+    cuts=st.lists(st.integers(0, 1 << 20), max_size=6),
+    budget=st.integers(1, 5),
+)
+def test_decoder_is_identical_with_a_frame_budget(
+    specs: list[tuple[int, bytes | int]], cuts: list[int], budget: int
+) -> None:
+    """Valid frames only, so that a budget is reached (random streams fail early)."""
+    valid = [(op, p if op < 8 or isinstance(p, bytes) else b"", True, 0, False) for op, p in specs]
+    chunks = split(build_stream(valid), cuts)
+    assert_same(chunks, {"frame_budget": budget}, False)
+    frames_seen = [e for e in run_decoder(CompiledDecoder, chunks, {}, False) if e[0] != "buffered"]
+    assert len(frames_seen) == len(specs)
+
+
+@needs_speedups
 @settings(max_examples=400, deadline=None)
 @given(
     specs=st.lists(frame_specs, min_size=1, max_size=4),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection"]
 
-FRAME_BUDGET = 1024
+FRAME_BUDGET = 512
 """Frames parsed per step of the event loop: a flood of tiny frames (a 256 KiB read holds
 131,072 pings) is handled over many steps, so other tasks run within a few ms."""
 MessageHandler = Callable[[Message], object]
@@ -55,9 +55,8 @@ class Connection(ConnectionBase, asyncio.Protocol):
         self._queue_limit = config.max_queue
         self._resume_at = config.max_queue >> 2
         # reading is paused while the queue is full (_queue_paused) or while the rest of a
-        # read waits for the next loop step (_budget_paused); _transport_paused is the sum
+        # read waits for the next loop step (_budget_paused)
         self._budget_paused = False
-        self._transport_paused = False
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
@@ -69,11 +68,12 @@ class Connection(ConnectionBase, asyncio.Protocol):
     # ---- asyncio.Protocol callbacks -------------------------------------------------
     def data_received(self, data: bytes) -> None:
         self.last_received = self._time()
-        if self._feed(data) and not self._budget_paused:
+        if self._feed(data):
             # the frame budget is spent: the rest waits for the next loop step, unread
-            self._budget_paused = True
+            if not self._budget_paused:
+                self._budget_paused = True
+                self._loop.call_soon(self._go_on)
             self._reading_changed()
-            self._loop.call_soon(self._go_on)
 
     def _go_on(self) -> None:
         """Next loop step after a spent frame budget: parse the rest of the read, in order."""
@@ -96,9 +96,12 @@ class Connection(ConnectionBase, asyncio.Protocol):
             return False
 
     def _reading_changed(self) -> None:
+        # asks the transport, not a flag of ours: the opening handshake pauses and resumes
+        # it too (it resumes when not reading_paused)
+        if self._state == CLOSED:
+            return
         paused = self._queue_paused or self._budget_paused
-        if paused != self._transport_paused and self._state != CLOSED:
-            self._transport_paused = paused
+        if paused == self._transport.is_reading():
             if paused:
                 self._transport.pause_reading()
             else:
@@ -231,5 +234,6 @@ class Connection(ConnectionBase, asyncio.Protocol):
 
     @property
     def reading_paused(self) -> bool:
-        """True while the queue is full and the transport has stopped reading."""
-        return self._queue_paused
+        """True while the transport has stopped reading: the queue is full, or the rest of
+        a long read waits for the next step of the event loop."""
+        return self._queue_paused or self._budget_paused
