@@ -52,9 +52,11 @@ class ConnectionBase:
 
     # ---- the platform's part ------------------------------------------------------------
     async def send(self, message: Data) -> None:
+        """Send ``str`` as a text message, ``bytes``-like as binary."""
         raise NotImplementedError
 
     def abort(self) -> None:
+        """End the connection at once, without a close handshake (close code 1006)."""
         raise NotImplementedError
 
     def _send_close(self, code: int, reason: str) -> None:
