@@ -77,7 +77,7 @@ def check_close(code: object, reason: object, *, browser: bool = False) -> bytes
     encoded = reason.encode()
     if len(encoded) > MAX_REASON_BYTES:
         raise ValueError(
-            f"close reason is {len(encoded)} bytes in UTF-8; the limit is {MAX_REASON_BYTES} "
-            "(RFC 6455 5.5): shorten it"
+            f"close reason is {len(encoded)} bytes in UTF-8; the limit is "
+            f"{MAX_REASON_BYTES} UTF-8 bytes (RFC 6455 5.5): shorten it"
         )
     return encoded
