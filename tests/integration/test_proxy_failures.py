@@ -164,6 +164,30 @@ async def test_websocket_handshake_through_a_proxy_stalls(
     assert b"".join(silent.requests).startswith(b"GET /feed HTTP/1.1\r\n")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="WebSocketClient's own wait_for around open_connection fires first and replaces "
+    "the stage with a generic hint; fixed by the _supervisor.py change in the wt-urls report",
+)
+async def test_websocket_client_reports_the_stalled_stage(raw_server: RawServerFactory) -> None:
+    silent = await raw_server(RawServer.silent)
+    errors: list[omniws.WebSocketError] = []
+    client = omniws.WebSocketClient(
+        omniws.WebSocketConfig(
+            "ws://127.0.0.1:9/",
+            proxy=f"http://u:{SECRET}@127.0.0.1:{silent.port}",
+            connect_timeout=TIMEOUT,
+            reconnect=None,
+        )
+    )
+    client.on_error(errors.append)
+    with pytest.raises(WebSocketTimeout):
+        async with client:
+            pass
+    assert errors and all(SECRET not in str(e) for e in errors)
+    assert f"the answer of proxy http://u@127.0.0.1:{silent.port} to CONNECT" in str(errors[0])
+
+
 # ---------------------------------------------------------------- the wrong kind of proxy
 
 
