@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -173,3 +174,24 @@ async def test_plain_server_behind_wss_fails_the_tls_handshake(
     server = await raw_server(http_answer)
     with pytest.raises(ConnectionFailed, match=f"TLS handshake with 127.0.0.1:{server.port}"):
         await omniws.connect(f"wss://127.0.0.1:{server.port}/", connect_timeout=5)
+
+
+async def test_refused_certificate_leaves_no_unretrieved_error(
+    tls_ca: trustme.CA, client_ssl: ssl.SSLContext
+) -> None:
+    """The opening's own future must not hold a second, never retrieved copy of the error."""
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context["message"]))
+    try:
+        async with tls_server(server_context(tls_ca, "other.example")) as port:
+            for _ in range(3):
+                with pytest.raises(ConnectionFailed, match="certificate"):
+                    await omniws.connect(f"wss://localhost:{port}/", ssl=client_ssl)
+                for _ in range(3):
+                    await asyncio.sleep(0.01)
+                gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert not [message for message in seen if "never retrieved" in message]

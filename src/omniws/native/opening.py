@@ -98,9 +98,11 @@ class _Opening(asyncio.Protocol):
         endpoint = config.endpoint
         try:
             transport = await self._connect()
-        except BaseException:
-            if self._done.done() and not self._done.cancelled():
-                self._done.exception()  # superseded by the error raised here
+        except BaseException:  # the error raised here supersedes any from the callbacks
+            if not self._done.done():
+                self._done.cancel()  # a connection_lost still to come must not set it
+            elif not self._done.cancelled():
+                self._done.exception()  # retrieved: no "never retrieved" warning
             raise
         deflate_config = config.deflate
         key = new_key()
