@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from omniws import WebSocketConfig
+from omniws import ConfigError, WebSocketConfig
 from omniws.native.proxy_env import bypass, select_proxy
 
 CASES = [
@@ -91,3 +91,17 @@ def test_select_proxy_honours_no_proxy_for_ipv6_and_cidr(monkeypatch: pytest.Mon
     explicit = WebSocketConfig("ws://127.3.4.5:8765/", proxy="socks5://s.test")
     chosen = select_proxy(explicit, explicit.endpoint)
     assert chosen is not None and chosen.scheme == "socks5"  # explicit beats NO_PROXY
+
+
+def test_environment_proxy_with_port_zero_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("ALL_PROXY", "socks5://u:pw@proxy.test:0")
+    config = WebSocketConfig("ws://example.org/")
+    with pytest.raises(ConfigError, match="port 0") as info:
+        select_proxy(config, config.endpoint)
+    assert info.value.field == "ALL_PROXY (environment variable)"
+    assert "pw" not in str(info.value) and "1080 for socks5://" in str(info.value)
