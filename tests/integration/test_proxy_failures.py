@@ -77,10 +77,11 @@ async def test_proxy_that_hangs_up_mid_handshake(
         await reader.read(100)
 
     server = await raw_server(hang_up)
-    for scheme in ("http", "socks5"):
+    for scheme, kind in (("http", "an HTTP"), ("socks5", "a SOCKS5")):
         with pytest.raises(ConnectionFailed, match="closed the connection") as info:
             await echo_through(f"{py_server}/echo", proxy=f"{scheme}://127.0.0.1:{server.port}")
         assert f"proxy {scheme}://127.0.0.1:{server.port}" in str(info.value)
+        assert f"is it {kind} proxy?" in str(info.value)  # the likely mix-up, named
 
 
 # ---------------------------------------------------------------- stalls: each stage named
