@@ -7,6 +7,7 @@ from collections.abc import Generator
 from typing import Any
 
 from .config import WebSocketConfig
+from .errors import ConfigError
 
 if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
     from .wasm import Connection, open_connection  # type: ignore[import-not-found,unused-ignore]
@@ -24,15 +25,24 @@ class connect:
     the fields of :class:`~omniws.WebSocketConfig`; a ready config can be passed as
     ``connect(config=...)``. For a connection that survives drops and restarts, use
     :class:`~omniws.WebSocketClient`.
+
+    A missing or invalid URL (None, bytes, a number, "", another scheme) raises
+    :class:`~omniws.ConfigError` (a ``ValueError``) before any I/O.
     """
 
     def __init__(
         self, url: str | None = None, *, config: WebSocketConfig | None = None, **options: Any
     ) -> None:
         if config is None:
-            if url is None:
-                raise TypeError("connect() needs a URL, e.g. connect('ws://127.0.0.1:8765/')")
+            if url is None:  # connect() and connect(None) alike: the URL is the problem
+                raise ConfigError(
+                    "url",
+                    "is missing; connect() needs a ws:// or wss:// URL, e.g. "
+                    "connect('ws://127.0.0.1:8765/'), or config=WebSocketConfig(...)",
+                )
             config = WebSocketConfig(url=url, **options)
+        elif not isinstance(config, WebSocketConfig):
+            raise ConfigError("config", f"must be a WebSocketConfig, got {type(config).__name__}")
         elif url is not None or options:
             raise TypeError("pass either a config or a URL with options to connect(), not both")
         self.config = config
