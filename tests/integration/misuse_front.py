@@ -22,10 +22,20 @@ import asyncio
 import contextlib
 import inspect
 import itertools
+from datetime import timedelta
 from typing import Any
+
+from hypothesis import HealthCheck, settings
 
 import omniws
 
+MISUSE_SETTINGS = settings(
+    max_examples=40,
+    deadline=timedelta(seconds=60),  # one example: a call and a round trip, on a busy machine
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    derandomize=True,  # the same examples on every run: a failure is never a fluke
+    database=None,
+)
 CALL_TIMEOUT = 20.0  # the deadline of one call; generous for a busy 2-core machine
 
 # What a misused call may raise: the documented errors. UnicodeError is a ValueError but

@@ -80,7 +80,7 @@ def matches(value: object, hint: Any) -> bool:
     if origin in (collections.abc.Sequence, list, tuple):
         if not isinstance(value, origin) or isinstance(value, (str, bytes)):
             return False
-        return not args or all(matches(item, args[0]) for item in value)  # type: ignore[attr-defined]
+        return not args or all(matches(item, args[0]) for item in value)
     if origin in (collections.abc.Mapping, dict):
         if not isinstance(value, collections.abc.Mapping):
             return False
@@ -123,7 +123,7 @@ def arguments(
     """
     required = required or {}
     if isinstance(func, type) and not is_dataclass(func):
-        func = func.__init__  # a class's own annotations are not its constructor's
+        func = func.__init__  # type: ignore[misc]  # the constructor, not the class
     hints = hints_of(func)
     params = {}
     for name, param in inspect.signature(func).parameters.items():

@@ -15,27 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 
 import omniws
 from omniws.closecodes import check_close
 
-from .misuse_front import FRONT_ENDS, FrontEnd, check_raised
+from .misuse_front import FRONT_ENDS, MISUSE_SETTINGS, FrontEnd, check_raised
 from .misuse_values import Misuse, arguments, hints_of, matches
 
 pytestmark = pytest.mark.timeout(900)
 
-MISUSE_SETTINGS = settings(
-    max_examples=40,
-    deadline=timedelta(seconds=60),  # one example: a call and a round trip, on a busy machine
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    derandomize=True,  # the same examples on every run: a failure is never a fluke
-    database=None,
-)
 
 
 @dataclass
@@ -56,6 +48,10 @@ def _config_fields() -> dict[str, Any]:
     return {name: hints[name] for name, f in fields.items() if f.init and name != "url"}
 
 
+def _client_method(name: str) -> Callable[[type[FrontEnd]], Any]:
+    return lambda fe: getattr(fe.WebSocketClient, name)
+
+
 URL = "<echo url>"  # replaced by the echo server's URL
 DECORATORS = ("on_open", "on_message", "on_close", "on_error", "on_state_change")
 TARGETS = [
@@ -71,9 +67,7 @@ TARGETS = [
         "WebSocketClient.wait_connected", "client", lambda fe: fe.WebSocketClient.wait_connected
     ),
     *(
-        Target(f"WebSocketClient.{name}", "fresh-client", lambda fe, n=name: getattr(
-            fe.WebSocketClient, n
-        ))
+        Target(f"WebSocketClient.{name}", "fresh-client", _client_method(name))
         for name in DECORATORS
     ),
 ]

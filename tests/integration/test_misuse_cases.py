@@ -116,7 +116,7 @@ def test_concurrent_recv_loses_no_message(front: FrontEnd) -> None:
         await conn.send("one")
         await conn.send("two")
         done = await asyncio.gather(first, second, return_exceptions=True)
-        rest = []
+        rest: list[Any] = []
         received = [m for m in done if isinstance(m, str)]
         while len(received) + len(rest) < 2:
             rest.append(await conn.recv())

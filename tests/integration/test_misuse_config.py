@@ -20,9 +20,8 @@ from hypothesis import given
 import omniws
 from omniws.backoff import Backoff
 
-from .misuse_front import FRONT_ENDS, FrontEnd, check_raised
+from .misuse_front import FRONT_ENDS, MISUSE_SETTINGS, FrontEnd, check_raised
 from .misuse_values import Misuse, arguments
-from .test_misuse import MISUSE_SETTINGS
 
 pytestmark = pytest.mark.timeout(900)
 
