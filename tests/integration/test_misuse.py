@@ -45,7 +45,10 @@ class Target:
 def _config_fields() -> dict[str, Any]:
     hints = hints_of(omniws.WebSocketConfig)
     fields = omniws.WebSocketConfig.__dataclass_fields__
-    return {name: hints[name] for name, f in fields.items() if f.init and name != "url"}
+    # not proxy: a bare word is a proxy host name ("abc" -> http://abc:80), and nothing may
+    # be looked up or reached beyond this machine
+    skip = ("url", "proxy")
+    return {name: hints[name] for name, f in fields.items() if f.init and name not in skip}
 
 
 def _client_method(name: str) -> Callable[[type[FrontEnd]], Any]:
@@ -126,6 +129,8 @@ def check_new(front: FrontEnd, target: Target, misuse: Misuse, result: Any) -> N
         try:
             front.run(result.connect())
             front.roundtrip(result)
+        except omniws.WebSocketError as exc:  # e.g. open_connection=print cannot connect
+            check_raised(exc, f"connecting WebSocketClient({misuse.name}={misuse.value!r})")
         finally:
             front.run(result.close())
 
