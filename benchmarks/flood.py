@@ -48,7 +48,8 @@ async def _flood_client(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
         for line in head.split(b"\r\n")
         if line.lower().startswith(b"sec-websocket-key:")
     )
-    digest = hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+    magic = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    digest = hashlib.sha1(key + magic, usedforsecurity=False).digest()
     writer.write(UPGRADE % base64.b64encode(digest))
 
     async def discard() -> None:  # the client's pongs

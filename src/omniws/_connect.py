@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Generator
 from typing import Any
 
+from ._platform import Connection, open_connection
 from .config import WebSocketConfig
 from .errors import ConfigError
-
-if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
-    from .wasm import Connection, open_connection  # type: ignore[import-not-found,unused-ignore]
-else:
-    from .native import Connection, open_connection
 
 __all__ = ["Connection", "connect", "open_connection"]
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 
 import omniws
-from omniws.backoff import Backoff
+from omniws.client.retry import Backoff
 
 from .misuse_front import FRONT_ENDS, MISUSE_SETTINGS, FrontEnd, check_raised
 from .misuse_values import Misuse, arguments

@@ -165,11 +165,6 @@ async def test_websocket_handshake_through_a_proxy_stalls(
     assert b"".join(silent.requests).startswith(b"GET /feed HTTP/1.1\r\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WebSocketClient's own wait_for around open_connection fires first and replaces "
-    "the stage with a generic hint; fixed by the _supervisor.py change in the wt-urls report",
-)
 async def test_websocket_client_reports_the_stalled_stage(raw_server: RawServerFactory) -> None:
     silent = await raw_server(RawServer.silent)
     errors: list[omniws.WebSocketError] = []

@@ -86,7 +86,9 @@ class WebSocketClient:
         )
         parts = Parts(self._lifecycle, self._link, self._inbox, self._events, self._counters)
         opener = open_connection or platform_open_connection
-        self._supervisor = Supervisor(config, parts, opener, should_retry, rng)
+        self._supervisor = Supervisor(
+            config, parts, opener, should_retry, rng, opener_times_out=open_connection is None
+        )
         self._close_waiter: asyncio.Future[None] | None = None
 
     def _state_changed(self, state: ConnectionState) -> None:

@@ -253,7 +253,7 @@ class WebSocketProtocol:
     def _add_fragment(self, first: int, payload: bytes) -> None:
         final = bool(first & 0x80)
         if self._fragment_compressed:
-            assert self.deflate is not None  # RSV1 is refused by the decoder without it
+            assert self.deflate is not None  # noqa: S101 - for mypy: RSV1 is refused without deflate
             payload = self.deflate.decompress(payload, final, self.max_message_size)
         self._fragment_size += len(payload)
         limit = self.max_message_size
