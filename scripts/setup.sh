@@ -90,7 +90,7 @@ new_venv=0
 venv_create
 [ $new_venv -eq 0 ] || venv_pip install --upgrade pip
 # setuptools 77+ lets scripts/wheel build offline
-venv_install '.[test,bench,uvloop]' 'setuptools>=77'
+venv_install '.[test,bench,uvloop,docs]' 'setuptools>=77'
 [ "$mode" = python ] && exit 0
 
 echo "setup: npm packages for tests/node"
