@@ -76,7 +76,7 @@ def test_proxy_errors_never_show_the_password() -> None:
         (bytearray(b"ws://h/"), "decode it first"),
         (12345, "got int 12345"),
         ("", "is empty; give a ws:// or wss:// URL"),
-        ("127.0.0.1:8765", "a WebSocket URL starts with ws:// or wss://"),
+        ("127.0.0.1:8765", "did you mean 'ws://127.0.0.1:8765/'?"),
         ("https://h/", r"use wss:// instead"),
         ("http://h/", r"use ws:// instead"),
         ("ws://h/a b", "whitespace"),

@@ -81,15 +81,17 @@ def parse_url(url: object, field_name: str = "url") -> Endpoint:
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise ConfigError(field_name, f"is not a valid URL ({exc}): {url!r}") from None
     scheme = parts.scheme.lower()
+    if "://" not in url:  # "127.0.0.1:8765" or "localhost:8765/feed": the scheme is missing
+        guess = "ws://" + url + ("" if "/" in url else "/")
+        problem = f"has no ws:// or wss:// scheme: {url!r}; did you mean {guess!r}?"
+        raise ConfigError(field_name, problem)
     if scheme not in ("ws", "wss"):
         fix = (
             f" (use {'wss' if scheme == 'https' else 'ws'}:// instead)"
             if scheme in ("http", "https")
             else " (a WebSocket URL starts with ws:// or wss://)"
         )
-        raise ConfigError(
-            field_name, f"scheme must be ws or wss, got {parts.scheme or 'none'!r}{fix}"
-        )
+        raise ConfigError(field_name, f"scheme must be ws or wss, got {parts.scheme!r}{fix}")
     if parts.fragment:
         raise ConfigError(field_name, "must not contain a #fragment (RFC 6455 section 3)")
     host, port = host_port(parts, field_name, url, "80 for ws://, 443 for wss://")
