@@ -60,6 +60,10 @@ class WebSocketClient:
         open_connection: OpenConnection | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        """Configure the client; nothing connects until ``connect()`` or ``async with``.
+
+        Raises ConfigError for an invalid URL or config, TypeError for handlers or hooks
+        that are not functions."""
         if isinstance(config, str):
             config = WebSocketConfig(url=config)
         elif not isinstance(config, WebSocketConfig):
