@@ -254,3 +254,19 @@ def test_without_a_budget_one_call_parses_everything() -> None:
 def test_frame_budget_must_be_a_positive_int(budget: object) -> None:
     with pytest.raises(ValueError, match="frame_budget"):
         Peer(frame_budget=budget)
+
+
+def test_text_with_a_lone_surrogate_is_a_clear_value_error() -> None:
+    from omniws.protocol.connection import WebSocketProtocol
+
+    sent: list[bytes] = []
+    protocol = WebSocketProtocol(sent.append)
+    for call in (protocol.send, protocol.send_text):
+        with pytest.raises(ValueError, match="lone surrogate") as info:
+            call("ok \ud800")
+        assert not isinstance(info.value, UnicodeError)
+    with pytest.raises(ValueError, match="close reason is not valid Unicode"):
+        protocol.send_close(1000, "\udfff")
+    assert sent == []  # nothing went out
+    protocol.send("fine")
+    assert len(sent) == 1

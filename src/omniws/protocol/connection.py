@@ -17,6 +17,7 @@ from ..messages import CloseFrame, Data, Message
 from .control import (
     check_close_code,
     check_control_payload,
+    encode_text,
     is_valid_close_code,
     parse_close,
 )
@@ -111,7 +112,11 @@ class WebSocketProtocol:
     def send(self, message: Data) -> None:
         """Send one message: ``str`` as text, anything bytes-like as binary."""
         if type(message) is str:
-            self._send_data(OP_TEXT, message.encode())
+            try:
+                payload = message.encode()
+            except UnicodeEncodeError:
+                payload = encode_text(message, "text message")  # raises the clear error
+            self._send_data(OP_TEXT, payload)
         elif isinstance(message, (bytes, bytearray, memoryview)):
             self._send_data(OP_BINARY, message)
         else:
@@ -122,7 +127,7 @@ class WebSocketProtocol:
 
     def send_text(self, text: str) -> None:
         """Send one text message."""
-        self._send_data(OP_TEXT, text.encode())
+        self._send_data(OP_TEXT, encode_text(text, "text message"))
 
     def send_binary(self, data: bytes | bytearray | memoryview) -> None:
         """Send one binary message."""

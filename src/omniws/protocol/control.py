@@ -6,9 +6,27 @@ from __future__ import annotations
 from ..errors import ProtocolError
 from ..messages import CloseFrame
 
-__all__ = ["check_close_code", "check_control_payload", "is_valid_close_code", "parse_close"]
+__all__ = [
+    "check_close_code",
+    "check_control_payload",
+    "encode_text",
+    "is_valid_close_code",
+    "parse_close",
+]
 
 _RULE = "1000 (normal), 1001 (going away), 1002-1003, 1007-1014, or 3000-4999"
+
+
+def encode_text(text: str, what: str) -> bytes:
+    """``text`` as UTF-8, or ValueError naming ``what`` when it holds a lone surrogate."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{what} is not valid Unicode: {exc.object[exc.start : exc.end]!r} at index "
+            f"{exc.start} is a lone surrogate, which UTF-8 cannot encode; fix the text or send "
+            "bytes"
+        ) from None
 
 
 def is_valid_close_code(code: int) -> bool:
@@ -28,10 +46,11 @@ def check_close_code(code: object, reason: object) -> bytes:
         raise TypeError(f"close reason must be a str, got {type(reason).__name__}")
     if not is_valid_close_code(code):
         raise ValueError(f"close code {code} cannot be sent: use {_RULE}")
-    encoded = reason.encode()
+    encoded = encode_text(reason, "close reason")
     if len(encoded) > 123:
         raise ValueError(
-            f"close reason is {len(encoded)} bytes in UTF-8; the limit is 123 (RFC 6455 5.5)"
+            f"close reason is {len(encoded)} bytes in UTF-8; the limit is 123 UTF-8 bytes "
+            "(RFC 6455 5.5): shorten it"
         )
     return encoded
 
