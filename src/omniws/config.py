@@ -15,7 +15,7 @@ from ssl import SSLContext as _SSLContext
 from typing import TYPE_CHECKING
 
 from ._urls import Endpoint, ProxyURL, parse_proxy_url, parse_url
-from ._validate import TOKEN, Duration, as_seconds, positive_int, seconds
+from ._validate import TOKEN, Duration, as_seconds, is_header_text, positive_int, seconds
 from ._version import __version__
 from .errors import ConfigError
 from .messages import Message
@@ -216,9 +216,10 @@ class WebSocketConfig:
         for name, value in self.headers.items():
             if not isinstance(name, str) or not TOKEN.match(name):
                 raise ConfigError("headers", f"header name {name!r} is not a valid HTTP token")
-            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            if not is_header_text(value):
                 raise ConfigError(
-                    "headers", f"value of {name!r} must be a string without CR, LF or NUL"
+                    "headers",
+                    f"value of {name!r} must be a string without CR, LF, NUL or lone surrogates",
                 )
         set_(self, "headers", dict(self.headers))
         for name in ("connect_timeout", "heartbeat_interval", "send_timeout"):
@@ -269,10 +270,10 @@ class WebSocketConfig:
         positive_int("max_redirects", self.max_redirects, minimum=0)
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, str) or any(c in value for c in "\r\n\0")
-            ):
-                raise ConfigError(name, "must be a string without CR, LF or NUL, or None")
+            if value is not None and not is_header_text(value):
+                raise ConfigError(
+                    name, "must be a string without CR, LF, NUL or lone surrogates, or None"
+                )
 
     endpoint: Endpoint = field(init=False, repr=False, compare=False)
 

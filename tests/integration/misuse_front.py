@@ -9,7 +9,7 @@ deadline. Every misuse test is parametrized over FRONT_ENDS, so the sync API
 
     class SyncFrontEnd(FrontEnd):
         name = "sync"
-        connect = omniws.sync.connect
+        connect = staticmethod(omniws.sync.connect)
         Connection = omniws.sync.Connection
         WebSocketClient = omniws.sync.WebSocketClient
         excluded = frozenset({"Connection.send_nowait"})  # targets it does not have
@@ -65,7 +65,7 @@ class FrontEnd:
     """omniws's async API, driven from synchronous code through one private event loop."""
 
     name = "async"
-    connect: Any = omniws.connect
+    connect: Any = staticmethod(omniws.connect)
     Connection: Any = omniws.Connection
     WebSocketClient: Any = omniws.WebSocketClient
     excluded: frozenset[str] = frozenset()  # names of test_misuse targets it lacks

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from .._platform import BROWSER
 from .._platform import open_connection as platform_open_connection
-from .._validate import seconds
+from .._validate import Duration, seconds
 from ..closecodes import check_close
 from ..config import WebSocketConfig
 from ..errors import ConfigError, ConnectionClosed, HandlerError
@@ -167,14 +167,13 @@ class WebSocketClient:
             self._supervisor.start()
         await self._link.wait_opened(None, "connect")
 
-    async def wait_connected(self, timeout: float | None = None) -> None:
+    async def wait_connected(self, timeout: Duration | None = None) -> None:
         """Wait until the client is connected and ``on_open`` has run (as ``connect()``).
 
         Raises WebSocketTimeout after ``timeout`` seconds, the error of a ``Failed`` client,
         or ConnectionClosed on a closed (or never started) client."""
-        if timeout is not None:
-            timeout = seconds("timeout", timeout, allow_none=False, allow_zero=True)
-        await self._link.wait_opened(timeout, "wait_connected")
+        limit = seconds("timeout", timeout, allow_none=True, allow_zero=True)
+        await self._link.wait_opened(limit, "wait_connected")
 
     async def send(self, data: Data) -> None:
         """Send a message: ``str`` as text, bytes-like as binary.
