@@ -16,12 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSES = [
-    "ruff", "mypy", "import-contracts", "unit-other-pythons", "pytest-pure", "pytest-compiled"
+    "ruff", "mypy", "docs", "import-contracts", "unit-other-pythons", "pytest-pure",
+    "pytest-compiled",
 ]
 # the stubs: path in the scratch checkout -> the name it logs
 STUBS = {
     "scripts/setup.sh": "setup",
     "scripts/test-versions": "test-versions",
+    "scripts/docs": "docs",
     ".venv/bin/ruff": "ruff",
     ".venv/bin/mypy": "mypy",
     ".venv/bin/lint-imports": "lint-imports",
@@ -82,7 +84,7 @@ def test_all_passes_ok(tmp_path: Path) -> None:
     assert status == 0, output
     assert _summary(output) == dict.fromkeys(PASSES, "ok")
     assert [c.split()[0] for c in calls] == [
-        "setup", "ruff", "mypy", "lint-imports", "test-versions", "pytest", "pytest"
+        "setup", "ruff", "mypy", "docs", "lint-imports", "test-versions", "pytest", "pytest"
     ]
     # both pytest passes get the extra arguments; the first runs the pure-Python core
     assert calls[-2].endswith("-k x") and "pure=1" in calls[-2]
@@ -90,18 +92,21 @@ def test_all_passes_ok(tmp_path: Path) -> None:
     assert "all passes ok" in output
 
 
-@pytest.mark.parametrize("failing", [{"ruff"}, {"pytest"}, {"mypy", "test-versions"}])
+@pytest.mark.parametrize(
+    "failing", [{"ruff"}, {"pytest"}, {"mypy", "test-versions"}, {"docs"}]
+)
 def test_a_failing_pass_does_not_stop_the_others(tmp_path: Path, failing: set[str]) -> None:
     root = _scratch(tmp_path, failing)
     status, output, calls = _run(root)
     assert status == 1, output
-    assert len(calls) == 7, calls  # setup + every pass ran
+    assert len(calls) == 8, calls  # setup + every pass ran
     rows = _summary(output)
     assert list(rows) == PASSES
     failed = {name for name, result in rows.items() if result != "ok"}
     expected = {
         "ruff": {"ruff"},
         "mypy": {"mypy"},
+        "docs": {"docs"},
         "test-versions": {"unit-other-pythons"},
         "pytest": {"pytest-pure", "pytest-compiled"},
     }
