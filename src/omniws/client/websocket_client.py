@@ -24,10 +24,10 @@ from .._platform import open_connection as platform_open_connection
 from .._validate import Duration, seconds
 from ..closecodes import check_close
 from ..config import WebSocketConfig
-from ..errors import ConfigError, ConnectionClosed, HandlerError
+from ..errors import ConfigError, ConnectionClosed
 from ..messages import Data, Message
 from ..state import Closing, ConnectionState, Disconnected
-from .contract import Connection, OpenConnection
+from .contract import OpenConnection
 from .events import Dispatcher, EventHandlers
 from .inbox import Inbox
 from .lifecycle import Lifecycle
@@ -36,7 +36,7 @@ from .retry import RetryHook
 from .stats import ClientStats, Counters
 from .supervisor import Parts, Supervisor
 
-__all__ = ["ClientStats", "Connection", "EventHandlers", "HandlerError", "WebSocketClient"]
+__all__ = ["WebSocketClient"]
 
 H = TypeVar("H", bound=Callable[..., object])
 
