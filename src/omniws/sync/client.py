@@ -118,14 +118,15 @@ class WebSocketClient:
         if room is not None and thread is not None:
             thread.call(room.set)
 
-    async def _aclose(self, code: int, reason: str, outbox: Outbox, stop: bool) -> None:
+    async def _aclose(
+        self, code: int, reason: str, outbox: Outbox, stop: LoopThread | None = None
+    ) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(outbox.drained(), as_seconds(self.config.close_timeout))
         await self._client.close(code, reason)
-        if stop:
+        if stop is not None:  # close() from a handler: end the thread now
             outbox.end(ConnectionClosed(code, reason, detail="close() was called"))
-            if self._thread is not None:
-                self._thread.stop()
+            stop.stop()
 
     # --- public API -----------------------------------------------------------------------
     def connect(self) -> None:
@@ -234,12 +235,12 @@ class WebSocketClient:
             if thread is None or outbox is None:
                 return
             if thread.inside():  # from a handler: close without waiting
-                thread.spawn(self._aclose(code, reason, outbox, stop=True))
+                thread.spawn(self._aclose(code, reason, outbox, stop=thread))
                 self._thread = None
                 return
             self._thread = None
         try:
-            thread.run(self._aclose(code, reason, outbox, stop=False), None, "close")
+            thread.run(self._aclose(code, reason, outbox), None, "close")
         finally:
             outbox.end(ConnectionClosed(code, reason, detail="close() was called"))
             thread.stop()

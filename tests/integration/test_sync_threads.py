@@ -1,0 +1,204 @@
+"""omniws.sync from several threads at once, against real servers on loopback."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import omniws
+import omniws.sync
+from omniws import ConnectionClosed
+
+from .support import accept_key
+
+
+class SilentServer:
+    """Completes the opening handshake, then reads and never answers (not even a close)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        self.conns.append(conn)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        found = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", request)
+        key = found.group(1).decode() if found else ""
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
+        )
+        while conn.recv(65536):
+            pass
+
+    def stop(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_close_from_another_thread_wakes_recv_at_once(silent_server: SilentServer) -> None:
+    # the server never answers the close: close() takes close_timeout, recv() must not
+    ws = omniws.sync.connect(silent_server.url, close_timeout=2.0, heartbeat_interval=None)
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            outcome.append(ws.recv())
+        except ConnectionClosed as exc:
+            outcome.append(exc)
+        outcome.append(time.monotonic())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    time.sleep(0.2)  # let the reader block (it runs the event loop meanwhile)
+    started = time.monotonic()
+    ws.close(1000, "bye")
+    closed = time.monotonic() - started
+    thread.join(10)
+    error, woke_at = outcome
+    assert isinstance(error, ConnectionClosed) and error.code == 1000
+    woke = float(woke_at) - started  # type: ignore[arg-type]
+    assert closed >= 1.5, "close() should have waited for the (missing) close handshake"
+    assert woke < closed / 3, f"recv() woke {woke:.3f} s after close(), which took {closed:.3f}"
+
+
+def test_iteration_in_another_thread_ends_on_close(server_url: str) -> None:
+    ws = omniws.sync.connect(server_url + "/echo")
+    received: list[object] = []
+    thread = threading.Thread(target=lambda: received.extend(ws))
+    thread.start()
+    for i in range(20):
+        ws.send(f"m{i}")
+    assert _wait(lambda: len(received) == 20)
+    ws.close()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert received == [f"m{i}" for i in range(20)]
+
+
+def test_concurrent_senders_never_interleave(server_url: str) -> None:
+    senders, per_sender, size = 6, 12, 150_000
+    ws = omniws.sync.connect(server_url + "/echo", compression=False, write_limit=64 * 1024)
+
+    def send_all(sender: int) -> None:
+        for seq in range(per_sender):
+            ws.send(bytes([sender, seq]) * (size // 2))  # every byte pair names its message
+
+    threads = [threading.Thread(target=send_all, args=(s,)) for s in range(senders)]
+    for thread in threads:
+        thread.start()
+    replies = [ws.recv(timeout=30) for _ in range(senders * per_sender)]
+    for thread in threads:
+        thread.join(30)
+    ws.close()
+    order: dict[int, list[int]] = {}
+    for reply in replies:
+        assert isinstance(reply, bytes) and len(reply) == size - size % 2
+        sender, seq = reply[0], reply[1]
+        assert reply == bytes([sender, seq]) * (size // 2), "a message was interleaved"
+        order.setdefault(sender, []).append(seq)
+    assert order == {s: list(range(per_sender)) for s in range(senders)}
+
+
+def test_readers_and_senders_in_many_threads(server_url: str) -> None:
+    ws = omniws.sync.connect(server_url + "/echo", max_queue=4)
+    sent = [f"{s}:{i}" for s in range(4) for i in range(100)]
+    got: list[object] = []
+    lock = threading.Lock()
+
+    def read(count: int) -> None:
+        for _ in range(count):
+            message = ws.recv(timeout=30)
+            with lock:
+                got.append(message)
+
+    readers = [threading.Thread(target=read, args=(200,)) for _ in range(2)]
+    senders = [
+        threading.Thread(target=lambda s=s: [ws.send(f"{s}:{i}") for i in range(100)])
+        for s in range(4)
+    ]
+    for thread in readers + senders:
+        thread.start()
+    for thread in readers + senders:
+        thread.join(30)
+    ws.close()
+    assert sorted(got) == sorted(sent)  # type: ignore[type-var]
+
+
+def test_inbound_backpressure_keeps_order(server_url: str) -> None:
+    # max_queue=8: the connection stops reading and resumes many times over
+    ws = omniws.sync.connect(server_url + "/echo", max_queue=8)
+    for i in range(300):
+        ws.send(f"n{i}")
+    time.sleep(0.3)  # replies pile up while nobody reads (no ping: its pong would wait too)
+    received = [ws.recv(timeout=10) for _ in range(300)]
+    ws.close()
+    assert received == [f"n{i}" for i in range(300)]
+
+
+def test_client_handlers_run_on_its_thread_and_may_send(server_url: str) -> None:
+    client = omniws.sync.WebSocketClient(server_url + "/echo")
+    threads: list[str] = []
+
+    @client.on_open
+    def hello() -> None:
+        threads.append(threading.current_thread().name)
+        client.send("hello from on_open")  # does not block the client's thread
+
+    with client:
+        assert client.recv(timeout=10) == "hello from on_open"
+    assert threads and threads[0].startswith("omniws.sync.WebSocketClient")
+    assert threads[0] != threading.current_thread().name
+
+
+def test_client_close_from_a_handler(server_url: str) -> None:
+    client = omniws.sync.WebSocketClient(server_url + "/echo")
+    seen: list[object] = []
+
+    @client.on_message
+    def on_message(message: object) -> None:
+        seen.append(message)
+        client.close(4000, "enough")  # from the client's own thread: does not wait
+
+    before = set(threading.enumerate())
+    client.connect()
+    with pytest.raises(RuntimeError, match="on_message handlers"):
+        client.recv(timeout=1)
+    client.send("stop")
+    assert _wait(lambda: isinstance(client.state, omniws.Disconnected))
+    assert seen == ["stop"]
+    assert _wait(lambda: not set(threading.enumerate()) - before)
+
+
+def _wait(check: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
