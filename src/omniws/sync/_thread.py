@@ -43,20 +43,29 @@ def require_threads() -> None:
         )
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """The standard library's event loop, whatever the event-loop policy says.
+
+    The loop is private, and lending it to callers needs a cheap ``run_forever()``: about
+    4-6 us here, against 35 us for uvloop's on the main thread (it re-arms signal handling
+    each time), which would cost more than uvloop saves on the rest of a message."""
+    if sys.platform == "win32":  # pragma: no cover - the default loop there
+        return asyncio.ProactorEventLoop()
+    return asyncio.SelectorEventLoop()
+
+
 class LoopThread:
     """One event loop, run by a daemon thread or lent to calling threads; see the module."""
 
     def __init__(self, name: str, *, lend: bool = True) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()
         self._lend = lend  # False: only the background thread ever runs the loop
-        # uvloop's run_forever() re-arms signal handling on the main thread each time (~35 us):
-        # lend only the stdlib loop to the main thread; uvloop runs there on its own thread
-        self._lend_main = lend and isinstance(self.loop, asyncio.BaseEventLoop)
         # glibc serves asyncio's 256 KiB read buffer with mmap + mremap + munmap on every read
         # (3 system calls per message) until freeing a block that size raises its dynamic
         # mmap threshold; free one once. Elsewhere (or if already raised) this does nothing.
         _release(bytes(_READ_BUFFER + 4096))
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken directly on the hot path (cheaper than the
+        self._cond = threading.Condition(self._lock)  # Condition's Python-level __enter__)
         self._owner: int | None = None  # the thread running or holding the loop
         self._urgent = True  # the background thread should take the loop now
         self._wanted = 0  # callers waiting for the background thread to hand the loop over
@@ -130,12 +139,10 @@ class LoopThread:
         to hand it over if needed; never waits for another calling thread (returns False)."""
         me = threading.get_ident()
         cond = self._cond
-        with cond:
+        with self._lock:
             if self._stopped or self._owner == me:
                 return False
-            if not self._lend or (
-                wait and not self._lend_main and threading.main_thread().ident == me
-            ):
+            if not self._lend:
                 if self._owner is None:
                     self._urgent = True
                     cond.notify_all()
@@ -160,7 +167,7 @@ class LoopThread:
 
     def release(self, *, urgent: bool = False) -> None:
         """Give the loop back; ``urgent``: work is waiting, the background thread runs it now."""
-        with self._cond:
+        with self._lock:
             self._owner = None
             if urgent or self._called or self._runs or self._stopped or self._wanted:
                 self._urgent = self._urgent or urgent or self._called or bool(self._runs)

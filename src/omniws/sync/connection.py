@@ -153,7 +153,17 @@ class Connection:
         ``write_limit`` bytes wait for a slow peer. Raises ConnectionClosed once the
         connection has ended."""
         data, size = check_data(message)
-        self._outbox.put(data, size, block=not self._thread.inside())
+        outbox, thread = self._outbox, self._thread
+        if not outbox.busy and thread.acquire(wait=False):
+            # the loop is free and nothing is queued before this message: write it here
+            try:
+                conn = self._conn
+                if not (outbox.busy or outbox.error or conn.write_paused):
+                    conn.send_nowait(data)
+                    return
+            finally:
+                thread.release(urgent=outbox.busy)
+        outbox.put(data, size, block=not thread.inside())
 
     def recv(self, timeout: float | None = None) -> Message:
         """The next message (``str`` for text, ``bytes`` for binary).
@@ -161,7 +171,13 @@ class Connection:
         Raises WebSocketTimeout after ``timeout`` seconds without one (the connection stays
         usable), and ConnectionClosed (or the error that ended the connection) once it has
         ended and every received message was returned."""
-        return receive(self._inbox, self._thread, timeout, lambda: self._outbox.busy)
+        inbox = self._inbox
+        if inbox.messages and not inbox.full:
+            return inbox.messages.popleft()
+        return receive(inbox, self._thread, timeout, self._busy)
+
+    def _busy(self) -> bool:
+        return self._outbox.busy
 
     def __iter__(self) -> Connection:
         return self
