@@ -101,6 +101,29 @@ def test_iteration_in_another_thread_ends_on_close(server_url: str) -> None:
     assert received == [f"m{i}" for i in range(20)]
 
 
+def test_close_from_many_threads_at_once(server_url: str) -> None:
+    before = set(threading.enumerate())
+    ws = omniws.sync.connect(server_url + "/echo")
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            ws.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    closers = [threading.Thread(target=close) for _ in range(4)]
+    for thread in closers:
+        thread.start()
+    for thread in closers:
+        thread.join(30)
+    assert errors == []
+    assert ws.close_code == 1000
+    with pytest.raises(ConnectionClosed):
+        ws.send("after close")
+    assert not set(threading.enumerate()) - before
+
+
 def test_concurrent_senders_never_interleave(server_url: str) -> None:
     senders, per_sender, size = 6, 12, 150_000
     ws = omniws.sync.connect(server_url + "/echo", compression=False, write_limit=64 * 1024)

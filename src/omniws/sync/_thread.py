@@ -252,6 +252,11 @@ class LoopThread:
         else:
             self.call(self.loop.create_task, coro)
 
+    @property
+    def stopped(self) -> bool:
+        """``stop()`` was called (the loop ends, or has ended)."""
+        return self._stopped
+
     def stop(self) -> None:
         """End the loop (cancelling what still runs on it) and the background thread; joins
         it unless called from the loop (then the thread ends right after)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from types import TracebackType
 from typing import Any
 
@@ -65,6 +66,7 @@ class Connection:
         )
         self._resuming = False
         self._detach_later = False
+        self._close_lock = threading.Lock()
         thread.call(self._start)
 
     # --- loop thread ----------------------------------------------------------------------
@@ -75,8 +77,9 @@ class Connection:
     def _deliver(self, message: Message) -> None:
         inbox = self._inbox
         inbox.put(message)
-        if self._thread.by_caller():
-            self._thread.loop.stop()  # the caller's recv() has its message
+        thread = self._thread
+        if thread.by_caller() and thread.loop.is_running():
+            thread.loop.stop()  # the caller's recv() has its message
         if len(inbox.messages) >= inbox.limit and not inbox.full:
             inbox.full = True  # the connection buffers and stops reading: backpressure
             if self._resuming:
@@ -204,16 +207,18 @@ class Connection:
         check_close(code, reason)
         self._inbox.end(ConnectionClosed(code, reason, detail="close() was called"))
         self._thread.interrupt()
-        if self._thread.loop.is_closed():
-            return
         if self._thread.inside():  # from a handler: close without waiting
             self._thread.spawn(self._close(code, reason, stop=True))
             return
-        try:
-            self._thread.run(self._close(code, reason), None, "close")
-        finally:
-            self._outbox.end(ConnectionClosed(code, reason, detail="close() was called"))
-            self._thread.stop()
+        with self._close_lock:  # a second close() waits for the first
+            if self._thread.stopped:  # closed already (maybe from a handler)
+                self._thread.stop()  # joins the thread if it still runs
+                return
+            try:
+                self._thread.run(self._close(code, reason), None, "close")
+            finally:
+                self._outbox.end(ConnectionClosed(code, reason, detail="close() was called"))
+                self._thread.stop()
 
     @property
     def close_code(self) -> int | None:
