@@ -138,6 +138,15 @@ class LoopThread:
         """Take the loop for this thread. ``wait``: to run it, asking the background thread
         to hand it over if needed; never waits for another calling thread (returns False)."""
         me = threading.get_ident()
+        with self._lock:
+            if self._owner is None and self._lend and not self._stopped:
+                self._owner = me  # free: the common case
+                self._activity += 1
+                self._called = False
+                return True
+        return self._acquire_slow(me, wait)
+
+    def _acquire_slow(self, me: int, wait: bool) -> bool:
         cond = self._cond
         with self._lock:
             if self._stopped or self._owner == me:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -67,7 +68,7 @@ class WebSocketClient:
 
     # --- handlers -------------------------------------------------------------------------
     def _add(self, event: str, handler: H) -> H:
-        if not callable(handler) or asyncio.iscoroutinefunction(handler):
+        if not callable(handler) or inspect.iscoroutinefunction(handler):
             raise TypeError(f"{event} takes a plain function (the sync client runs no coroutines)")
         getattr(self._client, event)(handler)
         self._added.append((event, handler))

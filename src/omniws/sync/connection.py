@@ -155,7 +155,11 @@ class Connection:
         Returns once the message is queued for the socket; blocks while more than
         ``write_limit`` bytes wait for a slow peer. Raises ConnectionClosed once the
         connection has ended."""
-        data, size = check_data(message)
+        data: Data
+        if type(message) is bytes or type(message) is str:
+            data, size = message, len(message)
+        else:
+            data, size = check_data(message)
         outbox, thread = self._outbox, self._thread
         if not outbox.busy and thread.acquire(wait=False):
             # the loop is free and nothing is queued before this message: write it here
@@ -175,9 +179,19 @@ class Connection:
         usable), and ConnectionClosed (or the error that ended the connection) once it has
         ended and every received message was returned."""
         inbox = self._inbox
-        if inbox.messages and not inbox.full:
-            return inbox.messages.popleft()
-        return receive(inbox, self._thread, timeout, self._busy)
+        messages = inbox.messages
+        if messages and not inbox.full:
+            return messages.popleft()
+        thread = self._thread
+        if timeout is None and inbox.error is None and thread.acquire(wait=True):
+            # the common case, inlined: run the loop here until a message comes
+            try:
+                run = thread.loop.run_forever
+                while not messages and inbox.error is None:
+                    run()
+            finally:
+                thread.release(urgent=inbox.waiting or self._outbox.busy)
+        return receive(inbox, thread, timeout, self._busy)
 
     def _busy(self) -> bool:
         return self._outbox.busy
