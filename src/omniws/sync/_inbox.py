@@ -39,8 +39,12 @@ class Inbox:
     def put(self, message: Message) -> None:
         self.messages.append(message)
         if self._waiting:
-            with self._cond:
-                self._cond.notify()
+            self.wake_one()
+
+    def wake_one(self) -> None:
+        """Wake one waiting reader: a message was appended to ``messages``."""
+        with self._cond:
+            self._cond.notify()
 
     def end(self, error: WebSocketError) -> None:
         """No more messages will come: wake every reader (any thread)."""
@@ -125,6 +129,7 @@ def receive(
                     break
                 thread.run_once(left)
         finally:
+            thread.lent = False
             thread.release(urgent=inbox.waiting or busy())
     left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
     try:

@@ -73,6 +73,7 @@ class LoopThread:
         self._activity = 0  # bumped whenever a caller takes the loop
         self._called = False  # call() while a caller held the loop
         self._stopped = False
+        self.lent = False  # a calling thread runs the loop now: stop it once a message came
         self.thread = threading.Thread(target=self._main, name=name, daemon=True)
         self.thread.start()
 
@@ -185,6 +186,7 @@ class LoopThread:
     def run_once(self, timeout: float | None) -> None:
         """Run the held loop until something stops it (or ``timeout`` seconds pass)."""
         loop = self.loop
+        self.lent = True
         handle = None if timeout is None else loop.call_later(max(timeout, 0.0), loop.stop)
         try:
             loop.run_forever()

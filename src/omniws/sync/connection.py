@@ -76,11 +76,13 @@ class Connection:
 
     def _deliver(self, message: Message) -> None:
         inbox = self._inbox
-        inbox.put(message)
-        thread = self._thread
-        if thread.by_caller() and thread.loop.is_running():
-            thread.loop.stop()  # the caller's recv() has its message
-        if len(inbox.messages) >= inbox.limit and not inbox.full:
+        messages = inbox.messages
+        messages.append(message)
+        if inbox.waiting:
+            inbox.wake_one()
+        if self._thread.lent:
+            self._thread.loop.stop()  # the caller's recv() has its message
+        if len(messages) >= inbox.limit and not inbox.full:
             inbox.full = True  # the connection buffers and stops reading: backpressure
             if self._resuming:
                 self._detach_later = True
@@ -180,16 +182,18 @@ class Connection:
         ended and every received message was returned."""
         inbox = self._inbox
         messages = inbox.messages
-        if messages and not inbox.full:
-            return messages.popleft()
+        if messages:
+            return messages.popleft() if not inbox.full else inbox.get(timeout)
         thread = self._thread
         if timeout is None and inbox.error is None and thread.acquire(wait=True):
             # the common case, inlined: run the loop here until a message comes
             try:
                 run = thread.loop.run_forever
+                thread.lent = True
                 while not messages and inbox.error is None:
                     run()
             finally:
+                thread.lent = False
                 thread.release(urgent=inbox.waiting or self._outbox.busy)
         return receive(inbox, thread, timeout, self._busy)
 
