@@ -33,6 +33,14 @@ class SilentServer:
         except OSError:
             return
         self.conns.append(conn)
+        self.handshake(conn)
+        self.after_handshake(conn)
+
+    def after_handshake(self, conn: socket.socket) -> None:
+        while conn.recv(65536):
+            pass
+
+    def handshake(self, conn: socket.socket) -> None:
         request = b""
         while b"\r\n\r\n" not in request:
             request += conn.recv(4096)
@@ -42,14 +50,43 @@ class SilentServer:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n\r\n"
         )
-        while conn.recv(65536):
-            pass
 
     def stop(self) -> None:
         self.sock.close()
         for conn in self.conns:
             conn.close()
         self.thread.join(10)
+
+
+class PingingServer(SilentServer):
+    """Answers the first message with "hi", pings 0.3 s later, notes when the pong comes."""
+
+    def __init__(self) -> None:
+        self.pong_at: float | None = None
+        super().__init__()
+
+    def after_handshake(self, conn: socket.socket) -> None:
+        header = _read_exactly(conn, 2)
+        _read_exactly(conn, 4 + (header[1] & 0x7F))  # a short masked message
+        conn.sendall(b"\x81\x02hi")
+        time.sleep(0.3)
+        conn.sendall(b"\x89\x04ping")
+        header = _read_exactly(conn, 2)
+        length = header[1] & 0x7F
+        _read_exactly(conn, 4 + length)  # mask and payload
+        if header[0] & 0x0F == 0xA:
+            self.pong_at = time.monotonic()
+        super().after_handshake(conn)
+
+
+def _read_exactly(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the client went away")
+        data += chunk
+    return data
 
 
 @pytest.fixture
@@ -59,6 +96,26 @@ def silent_server() -> Iterator[SilentServer]:
         yield server
     finally:
         server.stop()
+
+
+def test_idle_connection_still_answers_pings() -> None:
+    # after recv() the event loop sits unused in no thread; the background thread must
+    # take it over and answer the server's ping while the application does other things
+    server = PingingServer()
+    try:
+        ws = omniws.sync.connect(server.url, heartbeat_interval=None, close_timeout=0.5)
+        with pytest.raises(omniws.WebSocketTimeout):
+            ws.recv(timeout=0.1)  # this thread takes the event loop over from now on
+        ws.send("go")
+        assert ws.recv(timeout=10) == "hi"
+        time.sleep(1.0)  # the ping arrives meanwhile; nobody calls the connection
+        back = time.monotonic()
+        pong_at = server.pong_at
+        ws.close()
+    finally:
+        server.stop()
+    assert pong_at is not None, "the ping was never answered"
+    assert pong_at < back, "the pong waited for the application to call the connection"
 
 
 def test_close_from_another_thread_wakes_recv_at_once(silent_server: SilentServer) -> None:
