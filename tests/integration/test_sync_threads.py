@@ -282,3 +282,24 @@ def _wait(check: object, timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_failed_connect_leaves_no_thread() -> None:
+    before = set(threading.enumerate())
+    port = SilentServer()  # a port that is bound, then closed: nothing listens there
+    port.stop()
+    with pytest.raises(omniws.ConnectionFailed):
+        omniws.sync.connect(port.url, connect_timeout=5)
+    assert not set(threading.enumerate()) - before
+
+
+def test_client_connects_again_after_close(server_url: str) -> None:
+    client = omniws.sync.WebSocketClient(server_url + "/echo")
+    opened: list[int] = []
+    client.on_open(lambda: opened.append(1))
+    for word in ("first", "second"):
+        with client:
+            client.send(word)
+            assert client.recv(timeout=10) == word
+        assert isinstance(client.state, omniws.Disconnected)
+    assert opened == [1, 1]
