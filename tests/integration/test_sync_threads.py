@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -212,10 +213,11 @@ def _wait(check: object, timeout: float = 10.0) -> bool:
 
 def test_failed_connect_leaves_no_thread() -> None:
     before = set(threading.enumerate())
-    port = SilentServer()  # a port that is bound, then closed: nothing listens there
-    port.stop()
-    with pytest.raises(omniws.ConnectionFailed):
-        omniws.sync.connect(port.url, connect_timeout=5)
+    with socket.socket() as bound:  # bound, not listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{bound.getsockname()[1]}/"
+        with pytest.raises(omniws.ConnectionFailed):
+            omniws.sync.connect(url, connect_timeout=5)
     assert not set(threading.enumerate()) - before
 
 

@@ -27,10 +27,7 @@ T = TypeVar("T")
 _READ_BUFFER = 256 * 1024  # asyncio's selector transports read up to this much at once
 PARK = 0.005
 """How long the loop may sit unused between two calls before the background thread runs it."""
-
-
-def _release(block: bytes) -> None:
-    """Drop ``block`` (freed as its last reference goes)."""
+_HELD_POLL = 0.1  # while a caller holds the loop: how often the background thread looks
 
 
 def require_threads() -> None:
@@ -63,7 +60,8 @@ class LoopThread:
         # glibc serves asyncio's 256 KiB read buffer with mmap + mremap + munmap on every read
         # (3 system calls per message) until freeing a block that size raises its dynamic
         # mmap threshold; free one once. Elsewhere (or if already raised) this does nothing.
-        _release(bytes(_READ_BUFFER + 4096))
+        block = bytes(_READ_BUFFER + 4096)
+        del block
         self._lock = threading.Lock()  # taken directly on the hot path (cheaper than the
         self._cond = threading.Condition(self._lock)  # Condition's Python-level __enter__)
         self._owner: int | None = None  # the thread running or holding the loop
@@ -109,9 +107,10 @@ class LoopThread:
                         self._owner, self._urgent = me, False
                         return True
                     seen = self._activity
-                else:
-                    seen = -1
-                cond.wait(PARK)
+                    cond.wait(PARK)
+                else:  # a caller holds it: look again now and then (release() only
+                    seen = -1  # notifies when work is waiting, to stay cheap)
+                    cond.wait(_HELD_POLL)
 
     def _shutdown(self) -> None:
         loop = self.loop
