@@ -108,7 +108,8 @@ LABEL_NOTES = {
     "picows": "WSListener callbacks, next request sent from on_ws_frame; payload as bytes/str",
     "raw": "ceiling: asyncio Protocol writing pre-masked frames, counting reply bytes",
     "omniws.sync": "omniws.sync.connect(), ws.send()/ws.recv(); push: `for message in ws`; "
-    "its event loop runs in the calling thread while it waits, else on its own thread",
+    "its private stdlib event loop (whatever the loop column says) runs in the calling thread "
+    "while it waits, else on its own thread",
     "websockets.sync": "websockets.sync.client, ws.send()/ws.recv() (a reader thread of its own)",
     "websocket-client": "websocket-client (module websocket), send_binary()/recv() on a "
     "blocking socket; no permessage-deflate, not installed by default: pip install "
