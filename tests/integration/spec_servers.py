@@ -81,3 +81,18 @@ def _read_exactly(conn: socket.socket, size: int) -> bytes:
             raise ConnectionError("the client went away")
         data += chunk
     return data
+
+
+class DeafServer(SilentServer):
+    """Completes the handshake, then reads nothing until stopped: the client's writes back up."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        super().__init__()
+
+    def after_handshake(self, conn: socket.socket) -> None:
+        self.stopping.wait(60)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        super().stop()

@@ -13,7 +13,7 @@ import omniws
 import omniws.sync
 from omniws import ConnectionClosed
 
-from .spec_servers import PingingServer, SilentServer
+from .spec_servers import DeafServer, PingingServer, SilentServer
 
 
 @pytest.fixture
@@ -83,6 +83,36 @@ def test_iteration_in_another_thread_ends_on_close(server_url: str) -> None:
     thread.join(10)
     assert not thread.is_alive()
     assert received == [f"m{i}" for i in range(20)]
+
+
+def test_send_blocks_while_the_peer_does_not_read() -> None:
+    server = DeafServer()
+    try:
+        ws = omniws.sync.connect(server.url, write_limit=64 * 1024, close_timeout=0.5)
+        sent: list[int] = []
+        outcome: list[BaseException] = []
+
+        def send_all() -> None:
+            try:
+                for i in range(200):
+                    ws.send(bytes(1024 * 1024))  # 200 MiB: far beyond the socket buffers
+                    sent.append(i)
+            except ConnectionClosed as exc:
+                outcome.append(exc)
+
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        assert _wait(lambda: len(sent) > 0)
+        time.sleep(1.0)
+        stuck_at = len(sent)
+        assert sender.is_alive() and stuck_at < 200, "send() should wait for the peer"
+        ws.close()  # wakes the blocked sender
+        sender.join(30)
+    finally:
+        server.stop()
+    assert not sender.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ConnectionClosed)
+    assert len(sent) <= stuck_at + 1
 
 
 def test_close_from_many_threads_at_once(server_url: str) -> None:
