@@ -72,7 +72,7 @@ def test_close_from_another_thread_wakes_recv_at_once(silent_server: SilentServe
 
 
 def test_iteration_in_another_thread_ends_on_close(server_url: str) -> None:
-    ws = omniws.sync.connect(server_url + "/echo")
+    ws = omniws.sync.connect(config=omniws.WebSocketConfig(server_url + "/echo"))
     received: list[object] = []
     thread = threading.Thread(target=lambda: received.extend(ws))
     thread.start()

@@ -44,6 +44,17 @@ def test_module_imports_under_pyodide() -> None:
     assert result.stdout.strip() == "refused", result.stderr
 
 
+def test_connect_arguments_are_checked_before_any_thread_starts() -> None:
+    before = set(threading.enumerate())
+    with pytest.raises(TypeError, match="needs a URL"):
+        omniws.sync.connect()
+    with pytest.raises(TypeError, match="either a config or a URL"):
+        omniws.sync.connect("ws://127.0.0.1:9/", config=omniws.WebSocketConfig("ws://x/"))
+    with pytest.raises(omniws.ConfigError, match="max_queue"):
+        omniws.sync.connect("ws://127.0.0.1:9/", max_queue=0)
+    assert set(threading.enumerate()) == before
+
+
 def test_check_data() -> None:
     assert check_data("é") == ("é", 1)
     buffer = bytearray(b"abc")
