@@ -96,3 +96,12 @@ class DeafServer(SilentServer):
     def stop(self) -> None:
         self.stopping.set()
         super().stop()
+
+
+class NoCodeCloseServer(SilentServer):
+    """Sends "bye", then a close frame without a code (the client sees 1005), then hangs up."""
+
+    def after_handshake(self, conn: socket.socket) -> None:
+        conn.sendall(b"\x81\x03bye\x88\x00")
+        time.sleep(0.2)  # let the client answer the close before the socket goes
+        conn.close()

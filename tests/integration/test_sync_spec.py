@@ -9,6 +9,7 @@ import pytest
 
 from .spec_api import SPECS
 from .spec_drivers import AsyncDriver, Driver, SyncDriver
+from .spec_servers import NoCodeCloseServer
 
 
 @pytest.fixture(params=["async", "sync"])
@@ -27,6 +28,10 @@ KNOWN_BUGS = {
         "async WebSocketClient: a recv() cancelled by wait_for() cancels the shared "
         "_changed future in _waiting.py, and every later recv() raises CancelledError"
     ),
+    ("async", "iteration_ends_on_1005"): (
+        "async Connection: ConnectionBase.__anext__ ends only on (1000, 1001), not through "
+        "closecodes.ends_normally, so a close frame without a code (1005) raises"
+    ),
 }
 
 
@@ -41,3 +46,18 @@ def test_spec(
     if bug is not None:
         request.applymarker(pytest.mark.xfail(reason=bug, strict=True))
     spec(driver, server_url)
+
+
+def test_iteration_ends_on_1005(driver: Driver, request: pytest.FixtureRequest) -> None:
+    """A close frame without a code (1005, "no status") ends iteration like 1000."""
+    bug = KNOWN_BUGS.get((driver.name, "iteration_ends_on_1005"))
+    if bug is not None:
+        request.applymarker(pytest.mark.xfail(reason=bug, strict=True))
+    server = NoCodeCloseServer()
+    try:
+        ws = driver.connect(server.url, close_timeout=2)
+        assert ws.drain() == ["bye"]
+        assert ws.close_code == 1005
+        ws.close()
+    finally:
+        server.stop()
