@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -43,6 +44,20 @@ def test_idle_connection_still_answers_pings() -> None:
         server.stop()
     assert pong_at is not None, "the ping was never answered"
     assert pong_at < back, "the pong waited for the application to call the connection"
+
+
+def test_polling_with_timeout_zero_receives(server_url: str) -> None:
+    ws = omniws.sync.connect(server_url + "/echo")
+    with pytest.raises(omniws.WebSocketTimeout):
+        ws.recv(timeout=0.1)  # this thread takes the event loop over from now on
+    ws.send("polled")
+    deadline = time.monotonic() + 10
+    got: object = None
+    while got is None and time.monotonic() < deadline:
+        with contextlib.suppress(omniws.WebSocketTimeout):
+            got = ws.recv(timeout=0)  # each call must look at the socket itself
+    ws.close()
+    assert got == "polled"
 
 
 def test_close_from_another_thread_wakes_recv_at_once(silent_server: SilentServer) -> None:

@@ -123,11 +123,11 @@ def receive(
     deadline = None if timeout is None else time.monotonic() + timeout
     if inbox.error is None and thread.acquire(wait=True):
         try:
-            while not inbox.messages and inbox.error is None:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
+            while True:  # at least one turn, so that recv(timeout=0) polls the socket too
+                left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
                 thread.run_once(left)
+                if inbox.messages or inbox.error is not None or left == 0.0:
+                    break
         finally:
             thread.lent = False
             thread.release(urgent=inbox.waiting or busy())
