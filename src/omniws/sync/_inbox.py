@@ -123,10 +123,11 @@ def receive(
     deadline = None if timeout is None else time.monotonic() + timeout
     if inbox.error is None and thread.acquire(wait=True):
         try:
-            while True:  # at least one turn, so that recv(timeout=0) polls the socket too
+            # a message may have come while this thread took the loop over: look first
+            while not inbox.messages and inbox.error is None:
                 left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-                thread.run_once(left)
-                if inbox.messages or inbox.error is not None or left == 0.0:
+                thread.run_once(left)  # one turn at least: recv(timeout=0) polls the socket
+                if left == 0.0:
                     break
         finally:
             thread.lent = False
