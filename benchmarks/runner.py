@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, sysinfo
+from benchmarks import plan, report, sysinfo
 from benchmarks.plan import CLIENTS, DEFAULT_CLIENTS, LABEL_NOTES, Workload, labels_for, metrics
 from benchmarks.plan import select as select_workloads
 
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.pin(server_cpus or os.sched_getaffinity(0))
                 for label in labels[shift:] + labels[:shift]:
                     done += 1
-                    client = "omniws" if label.startswith("omniws") else label
+                    client = "omniws" if label == "omniws-handler" else label
                     if client in skipped:
                         continue
                     params = dict(workload.quick if args.quick else workload.full)
@@ -296,11 +296,17 @@ def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[
         for loop in args.loop_list:
             labels = labels_for(workload, args.client_list, args.compression)
             cell = {label: report.summarize(runs, workload.name, loop, label) for label in labels}
+            groups = plan.groups(labels)  # async and blocking clients: two tables
             summary[f"{workload.name} {loop}"] = {
                 "clients": cell,
-                "ratios": {c.key: report.ratios(c, labels, cell) for c in workload.columns},
+                "ratios": {
+                    c.key: {k: v for g in groups for k, v in report.ratios(c, g, cell).items()}
+                    for c in workload.columns
+                },
             }
             title = where(args, workload) + (" · permessage-deflate" if args.compression else "")
-            print(report.table(workload, loop, labels, cell, title))
-            print()
+            for group, kind in zip(groups, ("", ", blocking clients"), strict=True):
+                if group:
+                    print(report.table(workload, loop + kind, group, cell, title))
+                    print()
     return summary
