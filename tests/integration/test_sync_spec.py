@@ -23,16 +23,7 @@ def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
 
 # Failures of a front end that the spec found and that belong to another part of omniws;
 # strict: once fixed, the test fails until the entry is removed.
-KNOWN_BUGS = {
-    ("async", "client_recv_timeout_keeps_client_usable"): (
-        "async WebSocketClient: a recv() cancelled by wait_for() cancels the shared "
-        "_changed future in _waiting.py, and every later recv() raises CancelledError"
-    ),
-    ("async", "iteration_ends_on_1005"): (
-        "async Connection: ConnectionBase.__anext__ ends only on (1000, 1001), not through "
-        "closecodes.ends_normally, so a close frame without a code (1005) raises"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}  # (driver, spec) -> why it fails, as strict xfail
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.__name__.removeprefix("spec_"))

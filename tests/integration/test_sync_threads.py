@@ -31,7 +31,7 @@ def test_idle_connection_still_answers_pings() -> None:
     # take it over and answer the server's ping while the application does other things
     server = PingingServer()
     try:
-        ws = omniws.sync.connect(server.url, heartbeat_interval=None, close_timeout=0.5)
+        ws = omniws.sync.connect(server.url, close_timeout=0.5)
         with pytest.raises(omniws.WebSocketTimeout):
             ws.recv(timeout=0.1)  # this thread takes the event loop over from now on
         ws.send("go")
@@ -62,7 +62,7 @@ def test_polling_with_timeout_zero_receives(server_url: str) -> None:
 
 def test_close_from_another_thread_wakes_recv_at_once(silent_server: SilentServer) -> None:
     # the server never answers the close: close() takes close_timeout, recv() must not
-    ws = omniws.sync.connect(silent_server.url, close_timeout=2.0, heartbeat_interval=None)
+    ws = omniws.sync.connect(silent_server.url, close_timeout=2.0)
     outcome: list[object] = []
 
     def reader() -> None:

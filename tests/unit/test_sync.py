@@ -46,9 +46,9 @@ def test_module_imports_under_pyodide() -> None:
 
 def test_connect_arguments_are_checked_before_any_thread_starts() -> None:
     before = set(threading.enumerate())
-    with pytest.raises(TypeError, match="needs a URL"):
+    with pytest.raises(omniws.ConfigError, match="needs a ws:// or wss:// URL"):
         omniws.sync.connect()
-    with pytest.raises(TypeError, match="either a config or a URL"):
+    with pytest.raises(TypeError, match="either config= or a URL"):
         omniws.sync.connect("ws://127.0.0.1:9/", config=omniws.WebSocketConfig("ws://x/"))
     with pytest.raises(omniws.ConfigError, match="max_queue"):
         omniws.sync.connect("ws://127.0.0.1:9/", max_queue=0)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import omniws
 
-from ..backoff import RetryHook
+from ..client import RetryHook
 from ..closecodes import check_close
 from ..config import WebSocketConfig, as_seconds
 from ..errors import ConnectionClosed, WebSocketError

@@ -10,6 +10,7 @@ from typing import Any
 
 import omniws
 
+from .._connect import Opening
 from ..closecodes import check_close, ends_normally
 from ..config import WebSocketConfig, as_seconds
 from ..errors import ConnectionClosed, WebSocketError
@@ -42,7 +43,7 @@ def connect(
     return Connection(thread, conn, opener.config)
 
 
-async def _open(opener: omniws.connect) -> omniws.Connection:
+async def _open(opener: Opening) -> omniws.Connection:
     return await opener
 
 
