@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                         }
                         record["metrics"] = metrics(workload, result)
                     runs.append(record)
-                    _progress(done, total, record, workload)
+                    report.progress(done, total, record, workload)
                 if server.proc.poll() is not None:
                     raise SystemExit("the benchmark server died")
     finally:
@@ -276,18 +276,6 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"{len(failed)} of {len(runs)} measurements failed (see the JSON for each error)")
     return 1 if failed or not runs else 0
-
-
-def _progress(done: int, total: int, record: dict[str, Any], workload: Workload) -> None:
-    what = record.get("skip") or record.get("error")
-    if what is None:
-        col = workload.columns[0]
-        what = f"{record['metrics'][col.key]:,.{col.digits}f} {col.header}"
-    print(
-        f"  [{done}/{total}] {record['workload']} {record['loop']} {record['label']}: {what}"[:160],
-        file=sys.stderr,
-        flush=True,
-    )
 
 
 def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
