@@ -19,7 +19,7 @@ import omniws
 
 from ..client import RetryHook
 from ..closecodes import check_close
-from ..config import WebSocketConfig, as_seconds
+from ..config import WebSocketConfig
 from ..errors import ConnectionClosed, WebSocketError
 from ..messages import Data, Message
 from ..state import Closing, Connected, ConnectionState, Disconnected
@@ -123,7 +123,7 @@ class WebSocketClient:
         self, code: int, reason: str, outbox: Outbox, stop: LoopThread | None = None
     ) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(outbox.drained(), as_seconds(self.config.close_timeout))
+            await asyncio.wait_for(outbox.drained(), self.config.close_timeout)
         await self._client.close(code, reason)
         if stop is not None:  # close() from a handler: end the thread now
             outbox.end(ConnectionClosed(code, reason, detail="close() was called"))

@@ -12,7 +12,7 @@ import omniws
 
 from .._connect import Opening
 from ..closecodes import check_close, ends_normally
-from ..config import WebSocketConfig, as_seconds
+from ..config import WebSocketConfig
 from ..errors import ConnectionClosed, WebSocketError
 from ..messages import Data, Message
 from ._inbox import Inbox, receive
@@ -36,7 +36,7 @@ def connect(
     thread = LoopThread(f"omniws.sync {opener.config.url}")
     try:
         timeout = opener.config.connect_timeout
-        conn = thread.run(_open(opener), None if timeout is None else 2 * as_seconds(timeout) + 5)
+        conn = thread.run(_open(opener), None if timeout is None else 2 * timeout + 5)
     except BaseException:
         thread.stop()
         raise
@@ -145,7 +145,7 @@ class Connection:
 
     async def _close(self, code: int, reason: str, *, stop: bool = False) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._outbox.drained(), as_seconds(self.config.close_timeout))
+            await asyncio.wait_for(self._outbox.drained(), self.config.close_timeout)
         await self._conn.close(code, reason)
         if stop:
             self._outbox.end(ConnectionClosed(code, reason, detail="close() was called"))
