@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import tracemalloc
@@ -15,7 +16,13 @@ from websockets.frames import Frame, Opcode
 
 from omniws.config import CompressionConfig
 from omniws.errors import MessageTooLarge, ProtocolError
-from omniws.protocol.deflate import PerMessageDeflate, accept, offer, parse_extensions
+from omniws.protocol.deflate import (
+    DeflateParams,
+    PerMessageDeflate,
+    accept,
+    offer,
+    parse_extensions,
+)
 
 TAIL = b"\x00\x00\xff\xff"
 MiB = 1 << 20
@@ -24,12 +31,23 @@ MiB = 1 << 20
 # --- offer ---------------------------------------------------------------------------------
 
 
+def test_params_mirror_the_compression_config() -> None:
+    # the opening code converts with DeflateParams(**asdict(CompressionConfig)): same fields
+    def fields(cls: type) -> list[tuple[str, object]]:
+        return [(f.name, f.default) for f in dataclasses.fields(cls)]
+
+    assert fields(DeflateParams) == fields(CompressionConfig)
+    assert dataclasses.asdict(DeflateParams(**dataclasses.asdict(CompressionConfig(level=1)))) == (
+        dataclasses.asdict(CompressionConfig(level=1))
+    )
+
+
 def test_offer_default_sends_bare_client_max_window_bits() -> None:
-    assert offer(CompressionConfig()) == "permessage-deflate; client_max_window_bits"
+    assert offer(DeflateParams()) == "permessage-deflate; client_max_window_bits"
 
 
 def test_offer_every_parameter() -> None:
-    config = CompressionConfig(
+    config = DeflateParams(
         client_max_window_bits=10,
         server_max_window_bits=12,
         client_no_context_takeover=True,
@@ -42,11 +60,11 @@ def test_offer_every_parameter() -> None:
 
 
 def test_offer_without_client_max_window_bits() -> None:
-    assert offer(CompressionConfig(client_max_window_bits=None)) == "permessage-deflate"
+    assert offer(DeflateParams(client_max_window_bits=None)) == "permessage-deflate"
 
 
 def test_offer_parses_back() -> None:
-    config = CompressionConfig(server_max_window_bits=9, client_no_context_takeover=True)
+    config = DeflateParams(server_max_window_bits=9, client_no_context_takeover=True)
     assert parse_extensions([offer(config)]) == [
         (
             "permessage-deflate",
@@ -100,7 +118,7 @@ def test_parse_rejects_malformed(value: str) -> None:
 
 
 def test_accept_plain() -> None:
-    pmd = accept(["permessage-deflate"], CompressionConfig(threshold=7))
+    pmd = accept(["permessage-deflate"], DeflateParams(threshold=7))
     assert pmd is not None
     assert (pmd.client_no_context_takeover, pmd.server_no_context_takeover) == (False, False)
     assert (pmd.client_max_window_bits, pmd.server_max_window_bits) == (15, 15)
@@ -109,11 +127,11 @@ def test_accept_plain() -> None:
 
 @pytest.mark.parametrize("values", [[], [""], [" , "]])
 def test_accept_no_extension_means_declined(values: list[str]) -> None:
-    assert accept(values, CompressionConfig()) is None
+    assert accept(values, DeflateParams()) is None
 
 
 def test_accept_applies_every_parameter() -> None:
-    config = CompressionConfig(client_max_window_bits=15, server_max_window_bits=12)
+    config = DeflateParams(client_max_window_bits=15, server_max_window_bits=12)
     pmd = accept(
         [
             "",
@@ -138,18 +156,18 @@ def test_accept_applies_every_parameter() -> None:
     ],
 )
 def test_accept_each_parameter(answer: str, attribute: str, expected: object) -> None:
-    pmd = accept([f"permessage-deflate; {answer}"], CompressionConfig())
+    pmd = accept([f"permessage-deflate; {answer}"], DeflateParams())
     assert pmd is not None and getattr(pmd, attribute) == expected
 
 
 def test_accept_server_max_window_bits_unasked() -> None:
-    pmd = accept(["permessage-deflate; server_max_window_bits=8"], CompressionConfig())
+    pmd = accept(["permessage-deflate; server_max_window_bits=8"], DeflateParams())
     assert pmd is not None and pmd.server_max_window_bits == 8
 
 
 def test_accept_keeps_our_own_limits() -> None:
     # we offered client_max_window_bits=10: a larger answer cannot make us use more
-    config = CompressionConfig(client_max_window_bits=10, client_no_context_takeover=True)
+    config = DeflateParams(client_max_window_bits=10, client_no_context_takeover=True)
     pmd = accept(["permessage-deflate; client_max_window_bits=12"], config)
     assert pmd is not None
     assert pmd.client_max_window_bits == 10
@@ -157,7 +175,7 @@ def test_accept_keeps_our_own_limits() -> None:
 
 
 def test_accept_lenient_on_unconfirmed_server_requests() -> None:
-    config = CompressionConfig(server_max_window_bits=10, server_no_context_takeover=True)
+    config = DeflateParams(server_max_window_bits=10, server_no_context_takeover=True)
     pmd = accept(["permessage-deflate"], config)
     assert pmd is not None
     assert pmd.server_max_window_bits == 15 and not pmd.server_no_context_takeover
@@ -166,51 +184,51 @@ def test_accept_lenient_on_unconfirmed_server_requests() -> None:
 @pytest.mark.parametrize(
     ("values", "config", "problem"),
     [
-        (["x-webkit-deflate-frame"], CompressionConfig(), "'x-webkit-deflate-frame', which we"),
-        (["permessage-deflate, foo"], CompressionConfig(), "'foo', which we did not offer"),
-        (["permessage-deflate", "permessage-deflate"], CompressionConfig(), "appears 2 times"),
-        (["permessage-deflate; mystery"], CompressionConfig(), "unknown parameter 'mystery'"),
-        (["permessage-deflate; mystery=1"], CompressionConfig(), "unknown parameter 'mystery'"),
+        (["x-webkit-deflate-frame"], DeflateParams(), "'x-webkit-deflate-frame', which we"),
+        (["permessage-deflate, foo"], DeflateParams(), "'foo', which we did not offer"),
+        (["permessage-deflate", "permessage-deflate"], DeflateParams(), "appears 2 times"),
+        (["permessage-deflate; mystery"], DeflateParams(), "unknown parameter 'mystery'"),
+        (["permessage-deflate; mystery=1"], DeflateParams(), "unknown parameter 'mystery'"),
         (
             ["permessage-deflate; server_no_context_takeover; server_no_context_takeover"],
-            CompressionConfig(),
+            DeflateParams(),
             "server_no_context_takeover appears twice",
         ),
         (
             ["permessage-deflate; client_max_window_bits=9; client_max_window_bits=9"],
-            CompressionConfig(),
+            DeflateParams(),
             "client_max_window_bits appears twice",
         ),
         (
             ["permessage-deflate; server_no_context_takeover=1"],
-            CompressionConfig(),
+            DeflateParams(),
             "server_no_context_takeover takes no value",
         ),
         (
             ['permessage-deflate; client_no_context_takeover=""'],
-            CompressionConfig(),
+            DeflateParams(),
             "client_no_context_takeover takes no value",
         ),
-        (["permessage-deflate; server_max_window_bits"], CompressionConfig(), "needs a value"),
-        (["permessage-deflate; client_max_window_bits"], CompressionConfig(), "needs a value"),
-        (["permessage-deflate; server_max_window_bits=7"], CompressionConfig(), "'7' is not"),
-        (["permessage-deflate; server_max_window_bits=16"], CompressionConfig(), "'16' is not"),
-        (["permessage-deflate; server_max_window_bits=010"], CompressionConfig(), "'010' is"),
-        (["permessage-deflate; client_max_window_bits=1a"], CompressionConfig(), "'1a' is not"),
-        (['permessage-deflate; client_max_window_bits=" 9"'], CompressionConfig(), "' 9' is"),
+        (["permessage-deflate; server_max_window_bits"], DeflateParams(), "needs a value"),
+        (["permessage-deflate; client_max_window_bits"], DeflateParams(), "needs a value"),
+        (["permessage-deflate; server_max_window_bits=7"], DeflateParams(), "'7' is not"),
+        (["permessage-deflate; server_max_window_bits=16"], DeflateParams(), "'16' is not"),
+        (["permessage-deflate; server_max_window_bits=010"], DeflateParams(), "'010' is"),
+        (["permessage-deflate; client_max_window_bits=1a"], DeflateParams(), "'1a' is not"),
+        (['permessage-deflate; client_max_window_bits=" 9"'], DeflateParams(), "' 9' is"),
         (
             ["permessage-deflate; client_max_window_bits=10"],
-            CompressionConfig(client_max_window_bits=None),
+            DeflateParams(client_max_window_bits=None),
             "client_max_window_bits answered, but we did not offer it",
         ),
         (
             ["permessage-deflate; server_max_window_bits=11"],
-            CompressionConfig(server_max_window_bits=10),
+            DeflateParams(server_max_window_bits=10),
             "server_max_window_bits=11 is larger than the 10 we asked for",
         ),
     ],
 )
-def test_accept_rejects(values: list[str], config: CompressionConfig, problem: str) -> None:
+def test_accept_rejects(values: list[str], config: DeflateParams, problem: str) -> None:
     with pytest.raises(ProtocolError) as info:
         accept(values, config)
     assert problem in str(info.value)
@@ -219,7 +237,7 @@ def test_accept_rejects(values: list[str], config: CompressionConfig, problem: s
 
 def test_accept_rejects_bad_syntax_with_1002() -> None:
     with pytest.raises(ProtocolError) as info:
-        accept(["permessage-deflate; server_max_window_bits=(9)"], CompressionConfig())
+        accept(["permessage-deflate; server_max_window_bits=(9)"], DeflateParams())
     assert info.value.close_code == 1002
 
 

@@ -117,12 +117,13 @@ class _Opening(asyncio.Protocol):
     async def run(self) -> Connection:
         config = self.config
         transport = await self._connect()
-        deflate_config = config.deflate
+        compression = config.deflate  # protocol/ takes plain values, not omniws.config
+        params = _deflate.DeflateParams(**dataclasses.asdict(compression)) if compression else None
         request, key = build_request(
             config.endpoint,
             headers=config.headers,
             protocols=config.protocols,
-            extensions=_deflate.offer(deflate_config) if deflate_config else None,
+            extensions=_deflate.offer(params) if params else None,
             origin=config.origin,
             user_agent=config.user_agent,
         )
@@ -131,11 +132,9 @@ class _Opening(asyncio.Protocol):
         response = self.response
         assert response is not None
         subprotocol, extensions = validate_response(
-            response, key, config.protocols, deflate_config is not None
+            response, key, config.protocols, params is not None
         )
-        deflate = (
-            _deflate.accept(extensions, deflate_config) if extensions and deflate_config else None
-        )
+        deflate = _deflate.accept(extensions, params) if extensions and params else None
         connection = Connection(
             config, self._loop, transport, subprotocol, response.headers, deflate
         )
