@@ -241,6 +241,8 @@ def test_accept_rejects_bad_syntax_with_1002() -> None:
     ("value", "message"),
     [
         ("a b", "malformed Sec-WebSocket-Extensions header 'a b' at character 1"),
+        ("=a", "malformed Sec-WebSocket-Extensions header '=a' at character 0"),
+        ("a, =b", "malformed Sec-WebSocket-Extensions header 'a, =b' at character 2"),
         ("a; b c", "malformed Sec-WebSocket-Extensions header 'a; b c' at character 4"),
     ],
 )

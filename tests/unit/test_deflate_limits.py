@@ -9,7 +9,7 @@ import zlib
 import pytest
 from test_deflate_codec import pair, split
 
-from omniws.errors import MessageTooLarge
+from omniws.errors import MessageTooLarge, ProtocolError
 from omniws.protocol.deflate import PerMessageDeflate
 
 TAIL = b"\x00\x00\xff\xff"
@@ -141,11 +141,18 @@ def test_consecutive_messages_each_get_the_whole_limit() -> None:
         assert receiver.decompress(sender.compress(message), True, len(message)) == message
 
 
-def test_after_a_refusal_the_next_message_decodes() -> None:
+def test_after_a_refusal_the_next_message_gets_the_whole_limit() -> None:
     sender, receiver = pair(True, 15)
     with pytest.raises(MessageTooLarge):
         receiver.decompress(sender.compress(bytes(5000)), True, 4000)
-    assert receiver.decompress(sender.compress(b"small"), True, 4000) == b"small"
+    assert receiver.decompress(sender.compress(bytes(4000)), True, 4000) == bytes(4000)
+
+
+def test_after_invalid_data_the_next_message_gets_the_whole_limit() -> None:
+    sender, receiver = pair(True, 15)
+    with pytest.raises(ProtocolError):
+        receiver.decompress(b"\xff\xff\xff\xff", True, 4000)
+    assert receiver.decompress(sender.compress(bytes(4000)), True, 4000) == bytes(4000)
 
 
 def stored(content: bytes, announced: int | None = None) -> bytes:

@@ -212,6 +212,11 @@ def test_buffered_counts_only_what_is_waiting() -> None:
         ),
         (b"\x81\x80abcd", {}, "frames from the server must not be masked (RFC 6455 5.1)"),
         (b"\xc9\x00", {"allow_rsv1": True}, "control frame has RSV1 set"),
+        (
+            b"\x82\x7f" + bytes([0x80]) + bytes(7),
+            {},
+            "frame length has the most significant bit set",
+        ),
         (b"\x09\x00", {}, "control frame 0x9 is fragmented"),
     ],
 )

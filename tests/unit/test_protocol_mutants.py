@@ -180,6 +180,7 @@ def test_pong_payload_reaches_the_callback() -> None:
         ([frame(OP_TEXT, b"a", fin=False), frame(OP_BINARY, b"b")], "a new message started", 1002),
         ([frame(OP_CONTINUATION, b"x")], "continuation frame without a message", 1002),
         ([frame(OP_TEXT, b"\xff")], "text message is not valid UTF-8", 1007),
+        ([frame(OP_TEXT, b"\xff", fin=False)], "text message is not valid UTF-8", 1007),
         ([frame(OP_CLOSE, b"\x03\xec")], "peer sent invalid close code 1004", 1002),
         ([frame(OP_CLOSE, b"\x03\xe8\xff")], "close reason is not valid UTF-8", 1007),
         ([frame(OP_CLOSE, b"\x03")], "close frame with a 1-byte payload", 1002),
