@@ -153,7 +153,7 @@ def test_bfinal_messages_from_zlib_finish() -> None:
 
 def test_data_after_final_block_is_invalid() -> None:
     with pytest.raises(
-        ProtocolError, match="^data after the final deflate block of a message$"
+        ProtocolError, match=r"^data after the final deflate block of a message$"
     ) as info:
         PerMessageDeflate().decompress(bytes.fromhex("f348cdc9c90700") + b"junk", True, None)
     assert info.value.close_code == 1007
