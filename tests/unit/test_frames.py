@@ -190,6 +190,21 @@ def test_extended_length_split_after_a_complete_frame(size: int, cut: int) -> No
     assert frames == [(0x81, b"abc"), (0x82, b"b" * size)]
 
 
+@pytest.mark.parametrize("decoder_class", [PyFrameDecoder, FrameDecoder])
+@pytest.mark.parametrize("size", [20, 300, 70_000])
+def test_payload_completed_by_the_next_read_after_a_whole_frame(
+    size: int, decoder_class: type[PyFrameDecoder]
+) -> None:
+    second = frame(OP_BINARY, b"b" * size)
+    data = frame(OP_TEXT, b"abc") + second
+    frames: list[tuple[int, bytes]] = []
+    decoder = decoder_class(lambda f, p: frames.append((f, p)))
+    decoder.feed(data[: 5 + len(second) - 3])  # the first frame and all but 3 bytes
+    assert frames == [(0x81, b"abc")]
+    decoder.feed(data[-3:])
+    assert frames == [(0x81, b"abc"), (0x82, b"b" * size)]
+
+
 def test_buffered_counts_only_what_is_waiting() -> None:
     frames: list[tuple[int, bytes]] = []
     decoder = PyFrameDecoder(lambda f, p: frames.append((f, p)))
