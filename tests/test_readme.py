@@ -26,7 +26,7 @@ def test_readme_example_runs(index: int, tmp_path: Path) -> None:
     runner = tmp_path / "run_example.py"
     runner.write_text(
         "import asyncio, sys\n"
-        "from omniws._demo_server import start_echo_server\n"
+        "from omniws.cli.demo_server import start_echo_server\n"
         "async def start():\n"
         "    return await start_echo_server()\n"
         "loop = asyncio.new_event_loop()\n"

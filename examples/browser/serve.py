@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # the checkout's omniws, for the echo server
 
-from omniws._demo_server import chaos, start_echo_server  # noqa: E402
+from omniws.cli.demo_server import chaos, start_echo_server  # noqa: E402
 
 TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -2,12 +2,13 @@
 
 from ._connect import Connection, connect
 from ._version import __version__
-from .client import ClientStats, EventHandlers, HandlerError, WebSocketClient
+from .client import ClientStats, EventHandlers, WebSocketClient
 from .config import CompressionConfig, ReconnectConfig, WebSocketConfig
 from .errors import (
     ConfigError,
     ConnectionClosed,
     ConnectionFailed,
+    HandlerError,
     HandshakeRejected,
     MessageTooLarge,
     ProtocolError,

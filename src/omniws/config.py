@@ -7,70 +7,33 @@ Durations are float seconds or :class:`datetime.timedelta`.
 
 from __future__ import annotations
 
-import re
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from ssl import SSLContext as _SSLContext
+from typing import TYPE_CHECKING
 
 from ._urls import Endpoint, ProxyURL, parse_proxy_url, parse_url
+from ._validate import TOKEN, Duration, as_seconds, positive_int, seconds
 from ._version import __version__
 from .errors import ConfigError
 
 __all__ = [
     "CompressionConfig",
+    "Duration",
     "Endpoint",
     "ProxyURL",
     "ReconnectConfig",
     "WebSocketConfig",
+    "as_seconds",
     "parse_proxy_url",
     "parse_url",
 ]
 
-Duration = float | int | timedelta
-
 DEFAULT_USER_AGENT = (
     f"omniws/{__version__} Python/{sys.version_info.major}.{sys.version_info.minor}"
 )
-# RFC 7230 token characters: subprotocol names and header names must be tokens.
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-
-
-def as_seconds(value: Duration) -> float:
-    """A duration (float seconds or timedelta) as float seconds."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _seconds(
-    name: str, value: Duration | None, *, allow_none: bool, allow_zero: bool = False
-) -> float | None:
-    if value is None:
-        if allow_none:
-            return None
-        raise ConfigError(name, "must be a number of seconds, not None")
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ConfigError(name, f"must be seconds (float) or a timedelta, got {value!r}")
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):
-        raise ConfigError(name, f"must be a finite duration, got {value!r}")
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        limit = "zero or more" if allow_zero else "greater than zero"
-        hint = "; use None to disable it" if allow_none else ""
-        raise ConfigError(name, f"must be {limit} seconds, got {value!r}{hint}")
-    return seconds
-
-
-def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(name, f"must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class CompressionConfig:
     """permessage-deflate (RFC 7692) settings.
@@ -108,26 +71,44 @@ class ReconnectConfig:
 
     The n-th retry waits ``min(max_delay, initial_delay * multiplier**(n-1))`` seconds,
     spread by +/- ``jitter`` (a fraction) so that many clients do not return at once.
-    A connection that stayed up for ``reset_after`` seconds starts the backoff over.
+    A connection that stayed up for ``reset_after`` seconds starts the backoff over. A
+    server's Retry-After is a lower bound of the next delay, honoured up to
+    ``max_retry_after`` seconds (10 minutes), so a bad value cannot park the client for good.
+    Durations are float seconds or ``timedelta``; they read back as float seconds.
     """
 
     max_attempts: int | None = None
-    initial_delay: Duration = 0.5
-    max_delay: Duration = 30.0
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
     multiplier: float = 2.0
     jitter: float = 0.5
-    reset_after: Duration = 10.0
+    reset_after: float = 10.0
     retry_on_normal_close: bool = True
+    max_retry_after: float = 600.0
+
+    if TYPE_CHECKING:  # what the constructor accepts; the fields above are what it stores
+
+        def __init__(
+            self,
+            max_attempts: int | None = None,
+            initial_delay: Duration = 0.5,
+            max_delay: Duration = 30.0,
+            multiplier: float = 2.0,
+            jitter: float = 0.5,
+            reset_after: Duration = 10.0,
+            retry_on_normal_close: bool = True,
+            max_retry_after: Duration = 600.0,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if self.max_attempts is not None:
-            _positive_int("reconnect.max_attempts", self.max_attempts)
-        for name in ("initial_delay", "max_delay", "reset_after"):
-            value = _seconds(
+            positive_int("reconnect.max_attempts", self.max_attempts)
+        for name in ("initial_delay", "max_delay", "reset_after", "max_retry_after"):
+            value = seconds(
                 f"reconnect.{name}", getattr(self, name), allow_none=False, allow_zero=True
             )
             object.__setattr__(self, name, value)
-        if self.max_delay < self.initial_delay:  # type: ignore[operator]
+        if self.max_delay < self.initial_delay:
             raise ConfigError("reconnect.max_delay", "must be >= initial_delay")
         if not isinstance(self.multiplier, (int, float)) or not self.multiplier >= 1:
             raise ConfigError("reconnect.multiplier", f"must be >= 1, got {self.multiplier!r}")
@@ -135,6 +116,8 @@ class ReconnectConfig:
             raise ConfigError(
                 "reconnect.jitter", f"must be a fraction from 0 to 1, got {self.jitter!r}"
             )
+        if not isinstance(self.retry_on_normal_close, bool):
+            raise ConfigError("reconnect.retry_on_normal_close", "must be True or False")
 
 
 @dataclass(frozen=True)
@@ -149,16 +132,17 @@ class WebSocketConfig:
     ``heartbeat_message``: when set, the heartbeat sends this application message (str: text,
     bytes: binary) instead of a protocol ping and takes any inbound message as the sign of
     life; under Pyodide, where scripts cannot ping, it is the only heartbeat there is.
+    Durations are float seconds or ``timedelta``; they read back as float seconds.
     """
 
     url: str
     protocols: Sequence[str] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
-    connect_timeout: Duration | None = 30.0
-    heartbeat_interval: Duration | None = 30.0
-    heartbeat_timeout: Duration = 20.0
+    connect_timeout: float | None = 30.0
+    heartbeat_interval: float | None = 30.0
+    heartbeat_timeout: float = 20.0
     heartbeat_message: str | bytes | None = None
-    close_timeout: Duration = 10.0
+    close_timeout: float = 10.0
     max_message_size: int | None = 64 * 1024 * 1024
     compression: bool | CompressionConfig = True
     reconnect: ReconnectConfig | None = field(default_factory=ReconnectConfig)
@@ -167,11 +151,38 @@ class WebSocketConfig:
     user_agent: str | None = DEFAULT_USER_AGENT
     max_queue: int = 1024
     write_limit: int = 64 * 1024
-    send_timeout: Duration | None = 30.0
+    send_timeout: float | None = 30.0
     proxy: str | None = None
     proxy_from_env: bool = True
     proxy_ssl: _SSLContext | None = None
     max_redirects: int = 5
+
+    if TYPE_CHECKING:  # what the constructor accepts; the fields above are what it stores
+
+        def __init__(
+            self,
+            url: str,
+            protocols: Sequence[str] = (),
+            headers: Mapping[str, str] = ...,
+            connect_timeout: Duration | None = 30.0,
+            heartbeat_interval: Duration | None = 30.0,
+            heartbeat_timeout: Duration = 20.0,
+            heartbeat_message: str | bytes | None = None,
+            close_timeout: Duration = 10.0,
+            max_message_size: int | None = 64 * 1024 * 1024,
+            compression: bool | CompressionConfig = True,
+            reconnect: ReconnectConfig | None = ...,
+            ssl: _SSLContext | None = None,
+            origin: str | None = None,
+            user_agent: str | None = DEFAULT_USER_AGENT,
+            max_queue: int = 1024,
+            write_limit: int = 64 * 1024,
+            send_timeout: Duration | None = 30.0,
+            proxy: str | None = None,
+            proxy_from_env: bool = True,
+            proxy_ssl: _SSLContext | None = None,
+            max_redirects: int = 5,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -183,7 +194,7 @@ class WebSocketConfig:
             )
         protocols = tuple(self.protocols)
         for name in protocols:
-            if not isinstance(name, str) or not _TOKEN.match(name):
+            if not isinstance(name, str) or not TOKEN.match(name):
                 raise ConfigError(
                     "protocols", f"{name!r} is not a valid subprotocol token (RFC 6455 4.1)"
                 )
@@ -194,7 +205,7 @@ class WebSocketConfig:
                 f"must be a mapping of names to values, got {type(self.headers).__name__}",
             )
         for name, value in self.headers.items():
-            if not isinstance(name, str) or not _TOKEN.match(name):
+            if not isinstance(name, str) or not TOKEN.match(name):
                 raise ConfigError("headers", f"header name {name!r} is not a valid HTTP token")
             if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
                 raise ConfigError(
@@ -202,9 +213,9 @@ class WebSocketConfig:
                 )
         set_(self, "headers", dict(self.headers))
         for name in ("connect_timeout", "heartbeat_interval", "send_timeout"):
-            set_(self, name, _seconds(name, getattr(self, name), allow_none=True))
+            set_(self, name, seconds(name, getattr(self, name), allow_none=True))
         for name in ("heartbeat_timeout", "close_timeout"):
-            set_(self, name, _seconds(name, getattr(self, name), allow_none=False))
+            set_(self, name, seconds(name, getattr(self, name), allow_none=False))
         if isinstance(self.heartbeat_message, (bytearray, memoryview)):
             set_(self, "heartbeat_message", bytes(self.heartbeat_message))
         elif self.heartbeat_message is not None and not isinstance(
@@ -216,9 +227,9 @@ class WebSocketConfig:
                 f"got {type(self.heartbeat_message).__name__}",
             )
         if self.max_message_size is not None:
-            _positive_int("max_message_size", self.max_message_size)
-        _positive_int("max_queue", self.max_queue)
-        _positive_int("write_limit", self.write_limit)
+            positive_int("max_message_size", self.max_message_size)
+        positive_int("max_queue", self.max_queue)
+        positive_int("write_limit", self.write_limit)
         if self.compression is True:
             set_(self, "compression", CompressionConfig())
         elif not isinstance(self.compression, (bool, CompressionConfig)):
@@ -237,7 +248,7 @@ class WebSocketConfig:
             raise ConfigError("proxy_from_env", "must be True or False")
         if self.proxy_ssl is not None and not isinstance(self.proxy_ssl, ssl.SSLContext):
             raise ConfigError("proxy_ssl", "must be an ssl.SSLContext for an https:// proxy")
-        _positive_int("max_redirects", self.max_redirects, minimum=0)
+        positive_int("max_redirects", self.max_redirects, minimum=0)
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
             if value is not None and (

@@ -6,12 +6,16 @@ Every error says what happened and what the user can do about it, and carries
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import email.utils
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 
 __all__ = [
     "ConfigError",
     "ConnectionClosed",
     "ConnectionFailed",
+    "HandlerError",
     "HandshakeRejected",
     "MessageTooLarge",
     "ProtocolError",
@@ -80,14 +84,24 @@ class HandshakeRejected(ConnectionFailed):
         )
 
 
-def _parse_retry_after(value: str | None) -> float | None:
+def _parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After (RFC 9110 10.2.3) in seconds: delay-seconds (digits only) or an HTTP-date
+    (seconds from ``now``, at least 0). Anything else (negative, fractional, ``inf``) is
+    ignored, so the client's own backoff applies. The client caps what it honours at
+    ``ReconnectConfig.max_retry_after``."""
     if value is None:
         return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(text)
     try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # an HTTP date: not worth a date parser here; the backoff applies
-    return seconds if seconds >= 0 else None
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 class ProtocolError(WebSocketError):
@@ -150,3 +164,19 @@ class WebApiError(WebSocketError):
     """The browser's (or Node's) WebSocket API reported a failure (Pyodide only)."""
 
     recoverable = True
+
+
+class HandlerError(WebSocketError):
+    """An event handler raised; the original exception is ``__cause__``.
+
+    Reported to ``on_error`` and the log; the client keeps running.
+    """
+
+    recoverable = True
+
+    def __init__(self, event: str, handler: Callable[..., object], exc: BaseException) -> None:
+        name = getattr(handler, "__qualname__", repr(handler))
+        super().__init__(f"{event} handler {name} raised {exc!r}; the client keeps running")
+        self.event = event
+        self.handler = handler
+        self.__cause__ = exc

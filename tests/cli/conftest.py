@@ -1,5 +1,6 @@
 """Helpers of the command-line tests: the `omniws` command as a real process, piped or on a
-pseudo-terminal, and `websockets` test servers (tests/integration/servers/py_server.py).
+pseudo-terminal, `omniws serve` with its log read as it comes, and `websockets` test servers
+(tests/integration/servers/py_server.py).
 
 Every wait is bounded (a deadline per read, a timeout per process) and every process is
 stopped by its PID in teardown.
@@ -17,13 +18,14 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from integration.support import PY_SERVER, ServerProcess, free_port
 
 COMMAND = [sys.executable, "-m", "omniws"]
+SRC = Path(__file__).resolve().parents[2] / "src"  # this checkout's omniws, in every process
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 READ_TIMEOUT = 15.0
@@ -42,6 +44,9 @@ def environment(**changes: str | None) -> dict[str, str]:
         if k not in dropped and not k.lower().endswith("_proxy")  # loopback only
     }
     env["TERM"] = "xterm"
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(SRC), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    )
     for name, value in changes.items():
         if value is None:
             env.pop(name, None)
@@ -65,21 +70,12 @@ def run(
     )
 
 
-class PtyProcess:
-    """The command on a pseudo-terminal (standard input, output and error), as a user sees it."""
+class WatchedProcess:
+    """A process whose output (one file descriptor) the test reads with ``expect()``."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-        self.proc = subprocess.Popen(
-            [*COMMAND, *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env or environment(),
-            start_new_session=True,
-        )
-        os.close(slave)
+    def __init__(self, proc: subprocess.Popen[bytes], fd: int) -> None:
+        self.proc = proc
+        self.master = fd
         self.raw = ""  # everything read, escape sequences included
         self._seen = 0  # how much of plain(self.raw) expect() has consumed
 
@@ -117,14 +113,11 @@ class PtyProcess:
                 break
         raise AssertionError(f"{pattern!r} did not show within {timeout} s; output:\n{self.text}")
 
-    def send_line(self, line: str) -> None:
-        os.write(self.master, line.encode() + b"\n")
-
-    def send_eof(self) -> None:
-        os.write(self.master, b"\x04")  # Ctrl-D on an empty line
-
     def interrupt(self) -> None:
         os.kill(self.proc.pid, signal.SIGINT)
+
+    def terminate(self) -> None:
+        os.kill(self.proc.pid, signal.SIGTERM)
 
     def wait(self, timeout: float = READ_TIMEOUT) -> int:
         """The exit status, reading the output meanwhile (so that the process never blocks)."""
@@ -145,6 +138,56 @@ class PtyProcess:
         os.close(self.master)
 
 
+class PtyProcess(WatchedProcess):
+    """The command on a pseudo-terminal (standard input, output and error), as a user sees it."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+        proc = subprocess.Popen(
+            [*COMMAND, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env or environment(),
+            start_new_session=True,
+        )
+        os.close(slave)
+        super().__init__(proc, master)
+
+    def send_line(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\n")
+
+    def send_eof(self) -> None:
+        os.write(self.master, b"\x04")  # Ctrl-D on an empty line
+
+
+class ServeProcess(WatchedProcess):
+    """``omniws serve ARGS`` with its standard error read by ``expect()``; ``url`` once it
+    listens. Standard output goes to ``stdout_file`` (the server should print nothing there)."""
+
+    def __init__(self, args: Sequence[str], stdout_file: Path) -> None:
+        read_end, write_end = os.pipe()
+        self.stdout_file = stdout_file
+        with stdout_file.open("wb") as stdout:
+            proc = subprocess.Popen(
+                [*COMMAND, "serve", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=write_end,
+                env=environment(),
+                start_new_session=True,
+            )
+        os.close(write_end)
+        super().__init__(proc, read_end)
+        self.url = ""
+
+    def listening(self) -> str:
+        """Wait for the listening line; the server's URL."""
+        self.url = self.expect(r"an echo server is listening on (ws://\S+/);").group(1)
+        return self.url
+
+
 @pytest.fixture
 def pty_command() -> Iterator[type[PtyProcess]]:
     """Start the command on a pseudo-terminal: ``pty_command(args)``; stopped in teardown."""
@@ -157,6 +200,23 @@ def pty_command() -> Iterator[type[PtyProcess]]:
 
     try:
         yield Tracked
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def serve_command(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start ``omniws serve ARGS``: ``serve_command(*args)``; stopped in teardown."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str) -> ServeProcess:
+        process = ServeProcess(args, tmp_path / f"serve-{len(started)}.out")
+        started.append(process)
+        return process
+
+    try:
+        yield start
     finally:
         for process in started:
             process.stop()

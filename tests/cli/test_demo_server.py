@@ -1,4 +1,4 @@
-"""The embedded echo server (omniws._demo_server) in-process: echo, subprotocol, drops,
+"""The embedded echo server (omniws.cli.demo_server) in-process: echo, subprotocol, drops,
 restarts on the same port, and the chaos loop."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 import pytest
 
 import omniws
-from omniws._demo_server import chaos, start_echo_server
+from omniws.cli.demo_server import chaos, start_echo_server
 
 
 async def test_echo_and_subprotocol() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from integration.support import free_port
 
-from .conftest import COLOUR, run
+from .conftest import COLOUR, SRC, environment, run
 
 STAMP = r"\d\d:\d\d:\d\d\.\d\d\d"
 
@@ -169,6 +169,31 @@ def test_demo_sends_and_exits(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=30,
+            env=environment(),
         )
         assert piped.returncode == 0, piped.stderr
         assert re.findall(rf"^{STAMP} < (.*)$", piped.stdout, re.M) == ["one", "two"]
+
+
+def test_the_command_runs_this_checkout_as_a_package() -> None:
+    """``omniws.cli`` is a package (``main`` at its top, as the console script wants), and
+    the processes the tests start import it from this checkout."""
+    import subprocess
+
+    code = "import omniws.cli as c, omniws; print(c.__file__); print(c.main.__module__)"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment()
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        str(SRC / "omniws" / "cli" / "__init__.py"),
+        "omniws.cli.command",
+    ]
+    version = subprocess.run(
+        [sys.executable, "-m", "omniws.cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+    assert version.returncode == 0, version.stderr
+    assert re.fullmatch(r"omniws \S+\n", version.stdout)

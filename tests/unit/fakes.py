@@ -141,6 +141,8 @@ class FakeConnection:
         while not self._queue:
             if self.close_code is not None:
                 raise ConnectionClosed(self.close_code, self.close_reason or "")
+            if self._waiter is not None and not self._waiter.done():
+                raise RuntimeError("recv() is already waiting in another task")  # as the real one
             self._waiter = self.loop.create_future()
             await self._waiter
         message = self._queue.popleft()

@@ -369,14 +369,14 @@ async def test_heartbeat_message_keeps_echo_alive(env: Env) -> None:
 
 @case("wasm")
 async def test_heartbeat_without_message_warns_once(env: Env) -> None:
-    from omniws import _inbound
+    from omniws.client import heartbeat as heartbeat_module
 
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("omniws.client")
     logger.addHandler(handler)
-    _inbound._warned_no_ping = False
+    heartbeat_module._warned_no_ping = False
     try:
         for _ in range(2):
             config = WebSocketConfig(url=f"{env['echo']}/echo", heartbeat_interval=0.05)

@@ -1,5 +1,5 @@
-"""Support for the supervisor: the Connection contract, event handlers and their dispatch,
-statistics. Public names are re-exported by :mod:`omniws.client`."""
+"""Event handlers: the ones given at construction, and the dispatcher that calls them and
+reports what they raise. Public names are re-exported by :mod:`omniws.client`."""
 
 from __future__ import annotations
 
@@ -9,20 +9,13 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from .config import WebSocketConfig
-from .errors import WebSocketError
-from .messages import CloseFrame, Data, Message
-from .state import ConnectionState
+from ..errors import HandlerError, WebSocketError
+from ..messages import CloseFrame, Message
+from ..state import ConnectionState
 
-__all__ = [
-    "ClientStats",
-    "Connection",
-    "EventHandlers",
-    "HandlerError",
-    "OpenConnection",
-]
+__all__ = ["Dispatcher", "EventHandlers", "stop_task"]
 
 logger = logging.getLogger("omniws.client")
 
@@ -31,72 +24,6 @@ MessageHandler = Callable[[Message], object]
 CloseHandler = Callable[[CloseFrame], object]
 ErrorHandler = Callable[[WebSocketError], object]
 StateHandler = Callable[[ConnectionState], object]
-
-
-class Connection(Protocol):
-    """What the supervisor needs from a connection (docs/INTERNALS.md): native.py and wasm.py
-    provide it, tests provide a fake."""
-
-    @property
-    def last_received(self) -> float:
-        """``loop.time()`` of the last inbound bytes (any frame)."""
-
-    @property
-    def close_code(self) -> int | None:
-        """None while the connection is open."""
-
-    @property
-    def close_error(self) -> WebSocketError | None:
-        """The error that ended the connection, if any."""
-
-    @property
-    def subprotocol(self) -> str | None:
-        """The subprotocol the server chose, if any."""
-
-    @property
-    def response_headers(self) -> dict[str, str]:
-        """The handshake response headers, lower-case names."""
-
-    def set_message_handler(self, handler: Callable[[Message], object] | None) -> None:
-        """Route each message to ``handler`` from the parser, or (None) to ``recv()``."""
-
-    async def send(self, data: Data) -> None:
-        """Send one message: ``str`` as text, bytes-like as binary."""
-
-    async def recv(self) -> Message:
-        """The next buffered message; ConnectionClosed once closed and drained."""
-
-    async def ping(self) -> float:
-        """Send a ping and return the round-trip time in seconds."""
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Run the close handshake (bounded by close_timeout)."""
-
-    async def wait_closed(self) -> CloseFrame:
-        """Resolve when the connection has ended, for any reason."""
-
-    def abort(self) -> None:
-        """Drop the transport at once (close code 1006)."""
-
-
-OpenConnection = Callable[[WebSocketConfig], Awaitable[Connection]]
-"""``open_connection(config) -> Connection``: how the supervisor opens each connection."""
-
-
-class HandlerError(WebSocketError):
-    """An event handler raised; the original exception is ``__cause__``.
-
-    Reported to ``on_error`` and the log; the client keeps running.
-    """
-
-    recoverable = True
-
-    def __init__(self, event: str, handler: Callable[..., object], exc: BaseException) -> None:
-        name = getattr(handler, "__qualname__", repr(handler))
-        super().__init__(f"{event} handler {name} raised {exc!r}; the client keeps running")
-        self.event = event
-        self.handler = handler
-        self.__cause__ = exc
 
 
 @dataclass
@@ -113,34 +40,6 @@ class EventHandlers:
     on_state_change: StateHandler | None = None
 
 
-@dataclass(frozen=True)
-class ClientStats:
-    """A snapshot of a client's counters (``client.stats``).
-
-    Bytes are payload bytes (UTF-8 for text), before compression. ``connected_time`` is the
-    total time spent connected, the current connection included; ``last_rtt`` the round-trip
-    time of the last heartbeat ping, in seconds (None before the first one).
-    """
-
-    messages_in: int = 0
-    bytes_in: int = 0
-    messages_out: int = 0
-    bytes_out: int = 0
-    connections: int = 0
-    reconnects: int = 0
-    connected_time: float = 0.0
-    last_rtt: float | None = None
-
-
-def payload_size(message: Data) -> int:
-    """Payload bytes of a message: UTF-8 length for text (cheap for ASCII)."""
-    if isinstance(message, str):
-        return len(message) if message.isascii() else len(message.encode("utf-8"))
-    if isinstance(message, memoryview):
-        return message.nbytes
-    return len(message)
-
-
 class Dispatcher:
     """Calls handlers and reports what they raise.
 
@@ -150,24 +49,33 @@ class Dispatcher:
 
     def __init__(self, handlers: EventHandlers | None) -> None:
         events = ("on_open", "on_message", "on_close", "on_error", "on_state_change")
-        self.lists: dict[str, list[Callable[..., object]]] = {name: [] for name in events}
-        if handlers is not None:
-            for name, handlers_list in self.lists.items():
-                handler = getattr(handlers, name)
-                if handler is not None:
-                    handlers_list.append(handler)
+        self._lists: dict[str, list[Callable[..., object]]] = {name: [] for name in events}
+        if handlers is not None and not isinstance(handlers, EventHandlers):
+            raise TypeError(f"handlers must be an EventHandlers(...), got {handlers!r}")
+        for name in events:
+            handler = None if handlers is None else getattr(handlers, name)
+            if handler is not None:
+                self.add(name, handler)
         self._pending: deque[tuple[str, Callable[..., object], tuple[Any, ...]]] = deque()
         self._task: asyncio.Task[None] | None = None
 
     def add(self, event: str, handler: Callable[..., object]) -> None:
         """Register one more handler for ``event``."""
         if not callable(handler):
-            raise TypeError(f"{event} handler must be callable, got {handler!r}")
-        self.lists[event].append(handler)
+            raise TypeError(f"{event} handler must be a function, got {handler!r}")
+        self._lists[event].append(handler)
+
+    def handles(self, event: str) -> bool:
+        """True when at least one ``event`` handler is registered."""
+        return bool(self._lists[event])
+
+    def handlers(self, event: str) -> tuple[Callable[..., object], ...]:
+        """The ``event`` handlers registered so far, in order."""
+        return tuple(self._lists[event])
 
     def has_async(self, event: str) -> bool:
         """True when an ``event`` handler is an async function."""
-        return any(inspect.iscoroutinefunction(h) for h in self.lists[event])
+        return any(inspect.iscoroutinefunction(h) for h in self._lists[event])
 
     def report(self, error: WebSocketError) -> None:
         """Log ``error`` (when it comes from a handler) and pass it to ``on_error``."""
@@ -175,7 +83,7 @@ class Dispatcher:
             logger.error("%s", error, exc_info=error.__cause__)
         else:
             logger.info("%s", error)
-        for handler in self.lists["on_error"]:
+        for handler in self._lists["on_error"]:
             try:
                 result = handler(error)
             except Exception:
@@ -186,7 +94,7 @@ class Dispatcher:
 
     def emit(self, event: str, *args: Any) -> None:
         """Run the ``event`` handlers with ``args``: sync ones now, async ones queued."""
-        for handler in self.lists[event]:
+        for handler in self._lists[event]:
             if inspect.iscoroutinefunction(handler):
                 self._schedule(event, handler, args)
                 continue
@@ -201,7 +109,7 @@ class Dispatcher:
     async def call(self, event: str, *args: Any) -> None:
         """Run the ``event`` handlers now and in order, awaiting async ones (``on_open`` and
         async ``on_message``); exceptions are reported."""
-        for handler in self.lists[event]:
+        for handler in self._lists[event]:
             try:
                 result = handler(*args)
                 if inspect.isawaitable(result):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ._cli_session import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
-from ._version import __version__
+from .. import __version__
+from .session import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE
 
-__all__ = ["USAGE", "UsageError", "build_parser"]
+__all__ = ["USAGE", "UsageError", "build_parser", "port_number", "positive"]
 
 USAGE = """omniws [options] URL
-       omniws demo [--chaos] [--chaos-interval SECONDS] [--port PORT] [options]"""
+       omniws demo [--chaos] [--chaos-interval SECONDS] [--port PORT] [options]
+       omniws serve [--host HOST] [--port PORT] [--chaos] [--chaos-interval SECONDS]"""
 
 DESCRIPTION = """\
 Send each line of standard input (typed, or piped) as a WebSocket text message and print
@@ -21,7 +22,9 @@ reconnects by itself after a drop; if the first connection fails, it exits at on
 
 'omniws demo' starts an embedded echo server on 127.0.0.1 and connects to it: nothing else
 to install. With --chaos, the server drops the connection now and then, or goes away for a
-few seconds, so you can watch the client reconnect."""
+few seconds, so you can watch the client reconnect.
+
+'omniws serve' runs that echo server alone (see 'omniws serve --help')."""
 
 EPILOG = f"""\
 exit status:
@@ -46,7 +49,9 @@ class UsageError(Exception):
     """A bad argument that argparse could not catch: exit status 2."""
 
 
-def _positive(kind: type[float] | type[int], zero_ok: bool) -> Callable[[str], float | int]:
+def positive(kind: type[float] | type[int], zero_ok: bool) -> Callable[[str], float | int]:
+    """An argparse type: a number of ``kind``, > 0 (or >= 0 with ``zero_ok``)."""
+
     def convert(text: str) -> float | int:
         try:
             value = kind(text)
@@ -58,6 +63,17 @@ def _positive(kind: type[float] | type[int], zero_ok: bool) -> Callable[[str], f
 
     convert.__name__ = kind.__name__
     return convert
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535 (0: any free port), not {port}")
+    return port
 
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 10**6, "mb": 10**6}
@@ -78,6 +94,7 @@ def _size(text: str) -> int:
 
 
 def build_parser(demo: bool) -> argparse.ArgumentParser:
+    """The parser of `omniws URL` or (``demo``) of `omniws demo`."""
     parser = argparse.ArgumentParser(
         prog="omniws demo" if demo else "omniws",
         usage=USAGE,
@@ -85,7 +102,7 @@ def build_parser(demo: bool) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    seconds, seconds0 = _positive(float, False), _positive(float, True)
+    seconds, seconds0 = positive(float, False), positive(float, True)
     if demo:
         group = parser.add_argument_group("demo")
         group.add_argument("--chaos", action="store_true", help="drop the connection now and then")
@@ -98,7 +115,7 @@ def build_parser(demo: bool) -> argparse.ArgumentParser:
         )
         group.add_argument(
             "--port",
-            type=_positive(int, True),
+            type=port_number,
             default=0,
             help="port of the echo server (default: any free port)",
         )
@@ -162,7 +179,7 @@ def build_parser(demo: bool) -> argparse.ArgumentParser:
     add("--no-reconnect", action="store_true", help="exit when the connection ends")
     add(
         "--retries",
-        type=_positive(int, False),
+        type=positive(int, False),
         metavar="N",
         help="give up after N reconnection attempts in a row (default: no limit)",
     )
@@ -201,7 +218,7 @@ def build_parser(demo: bool) -> argparse.ArgumentParser:
     add(
         "-n",
         "--count",
-        type=_positive(int, False),
+        type=positive(int, False),
         metavar="N",
         help="exit once N messages have been received",
     )

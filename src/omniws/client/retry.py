@@ -1,4 +1,4 @@
-"""The reconnect policy: how long to wait, and whether to retry at all.
+"""The retry policy: how long to wait, and whether to retry at all.
 
 Pure and deterministic given a :class:`random.Random`: no clock, no I/O. The supervisor
 (:class:`~omniws.WebSocketClient`) feeds it what happened and when.
@@ -8,31 +8,30 @@ Delay of retry ``n`` (1-based, counted since the last connection that stayed up 
 
     base  = min(max_delay, initial_delay * multiplier ** (n - 1))
     delay = base * (1 + jitter * uniform(-1, 1))          # +/- jitter, as a fraction
-    delay = max(delay, retry_after)                       # a server's Retry-After is a floor
+    delay = max(delay, min(retry_after, max_retry_after)) # a server's Retry-After is a floor
 
 So with jitter the delay may exceed ``max_delay`` by up to ``jitter * max_delay``; a
-Retry-After above ``max_delay`` is honoured as sent.
+Retry-After above ``max_delay`` is honoured up to ``max_retry_after``, so that a hostile or
+misconfigured server cannot park the client for days.
 """
 
 from __future__ import annotations
 
 import random
-import ssl
 from collections.abc import Callable
 
-from .config import ReconnectConfig
-from .errors import (
+from ..closecodes import is_retried
+from ..config import ReconnectConfig
+from ..errors import (
     ConfigError,
     ConnectionClosed,
     ConnectionFailed,
     HandshakeRejected,
     WebSocketError,
 )
-from .messages import CloseCode, CloseFrame
+from ..messages import CloseFrame
 
 __all__ = [
-    "NORMAL_CLOSE_CODES",
-    "RETRIED_CLOSE_CODES",
     "Backoff",
     "RetryCause",
     "RetryHook",
@@ -50,31 +49,11 @@ RetryCause = WebSocketError | CloseFrame
 RetryHook = Callable[[RetryCause], "bool | None"]
 """``should_retry(cause) -> True | False | None``; None leaves the decision to the default."""
 
-RETRIED_CLOSE_CODES = frozenset(
-    {
-        CloseCode.ABNORMAL_CLOSURE,  # 1006: dropped without a close frame
-        CloseCode.INTERNAL_ERROR,  # 1011
-        CloseCode.SERVICE_RESTART,  # 1012
-        CloseCode.TRY_AGAIN_LATER,  # 1013
-        CloseCode.BAD_GATEWAY,  # 1014
-    }
-)
-"""Close codes that are always retried (a transient failure on the server's side)."""
-
-NORMAL_CLOSE_CODES = frozenset(
-    {CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY, CloseCode.NO_STATUS_RECEIVED}
-)
-"""A server's clean close (1000, 1001, and 1005: a close frame without a code): retried
-when ``ReconnectConfig.retry_on_normal_close`` is true, since proxies and restarting
-servers send them."""
-
-
 def backoff_delay(config: ReconnectConfig, attempt: int, rng: random.Random | None = None) -> float:
     """The jittered delay in seconds before retry number ``attempt`` (1 for the first)."""
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
-    initial = float(config.initial_delay)  # type: ignore[arg-type]  # seconds after validation
-    cap = float(config.max_delay)  # type: ignore[arg-type]
+    initial, cap = config.initial_delay, config.max_delay
     try:
         raw = initial * float(config.multiplier) ** (attempt - 1)
     except OverflowError:
@@ -109,17 +88,18 @@ class Backoff:
     def next_delay(self, retry_after: float | None = None) -> float:
         """Count one more retry and return the seconds to wait before it.
 
-        ``retry_after`` (a server's Retry-After, in seconds) is a lower bound.
+        ``retry_after`` (a server's Retry-After, in seconds) is a lower bound, honoured up to
+        ``max_retry_after``.
         """
         self.attempt += 1
         delay = backoff_delay(self.config, self.attempt, self.rng)
-        if retry_after is not None and retry_after > delay:
-            delay = float(retry_after)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.config.max_retry_after))
         return delay
 
     def connection_ended(self, uptime: float) -> None:
         """A connection that had opened ended after ``uptime`` seconds."""
-        if uptime >= float(self.config.reset_after):  # type: ignore[arg-type]
+        if uptime >= self.config.reset_after:
             self.reset()
 
     def reset(self) -> None:
@@ -143,9 +123,7 @@ def is_retryable(cause: RetryCause, *, retry_on_normal_close: bool = True) -> bo
     certificate check, and every other close code (1002, 1003, 1007-1010, 1015, 3000-4999).
     """
     if isinstance(cause, CloseFrame | ConnectionClosed):
-        if cause.code in NORMAL_CLOSE_CODES:
-            return retry_on_normal_close
-        return cause.code in RETRIED_CLOSE_CODES
+        return is_retried(cause.code, retry_on_normal_close=retry_on_normal_close)
     if isinstance(cause, ConfigError):
         return False
     return bool(cause.recoverable)
@@ -183,19 +161,14 @@ def as_error(cause: RetryCause) -> WebSocketError:
 def as_websocket_error(exc: BaseException) -> WebSocketError:
     """``exc`` as a :class:`WebSocketError`, for exceptions an opener let escape.
 
-    A certificate failure is not recoverable; other ``OSError`` (refused, reset, DNS) are;
-    anything else is an unexpected failure, reported and not retried.
+    ``OSError`` (refused, reset, DNS) is recoverable; anything else is an unexpected failure,
+    reported and not retried. (A platform turns its own TLS certificate failures into a
+    ConnectionFailed that is not recoverable before they get here.)
     """
     if isinstance(exc, WebSocketError):
         return exc
     error: WebSocketError
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        error = ConnectionFailed(
-            f"TLS certificate verification failed: {exc}; check the server's certificate "
-            "or pass an ssl context that trusts it",
-            recoverable=False,
-        )
-    elif isinstance(exc, OSError):
+    if isinstance(exc, OSError):
         error = ConnectionFailed(f"could not connect: {exc}", recoverable=True)
     else:
         error = ConnectionFailed(f"unexpected error while connecting: {exc!r}", recoverable=False)

@@ -1,8 +1,9 @@
 """WebSocketClient: a connection that stays up by itself.
 
-The supervisor opens a Connection with an injectable opener (native.py, or wasm.py under
-Pyodide), watches it with a heartbeat, reconnects by :class:`~omniws.ReconnectConfig` and
-reports every step as a state and as events. It knows nothing of sockets.
+Composed of small parts (docs/INTERNALS.md): a lifecycle (the state machine), a link (the
+current connection), an inbox, an event dispatcher, counters, and the supervisor loop that
+opens connections with the platform's opener (or an injected one), watches them with a
+heartbeat and reconnects by :class:`~omniws.ReconnectConfig`. It knows nothing of sockets.
 
 Delivery is at most once: a message handed to a socket is never sent again, and ``send()``
 raises ``ConnectionClosed`` when the connection ends under it (the message may or may not
@@ -18,27 +19,28 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
-from ._events import (
-    ClientStats,
-    Connection,
-    EventHandlers,
-    HandlerError,
-    OpenConnection,
-    payload_size,
-)
-from ._supervisor import Supervisor, _secs
-from .backoff import RetryHook
-from .config import WebSocketConfig
-from .errors import ConnectionClosed
-from .messages import Data, Message
-from .state import Closing, ConnectionState, Disconnected
+from .._platform import BROWSER
+from .._platform import open_connection as platform_open_connection
+from ..closecodes import check_close
+from ..config import WebSocketConfig
+from ..errors import ConfigError, ConnectionClosed, HandlerError
+from ..messages import Data, Message
+from ..state import Closing, ConnectionState, Disconnected
+from .contract import Connection, OpenConnection
+from .events import Dispatcher, EventHandlers
+from .inbox import Inbox
+from .lifecycle import Lifecycle
+from .link import Link
+from .retry import RetryHook
+from .stats import ClientStats, Counters
+from .supervisor import Parts, Supervisor
 
 __all__ = ["ClientStats", "Connection", "EventHandlers", "HandlerError", "WebSocketClient"]
 
 H = TypeVar("H", bound=Callable[..., object])
 
 
-class WebSocketClient(Supervisor):
+class WebSocketClient:
     """A supervised WebSocket client: connects, reconnects, and keeps the stream going.
 
     ``config`` is a :class:`WebSocketConfig` or a URL. ``handlers`` and the decorators
@@ -57,7 +59,28 @@ class WebSocketClient(Supervisor):
         open_connection: OpenConnection | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(config, handlers, should_retry, open_connection, rng)
+        if isinstance(config, str):
+            config = WebSocketConfig(url=config)
+        elif not isinstance(config, WebSocketConfig):
+            raise ConfigError(
+                "config",
+                f"must be a WebSocketConfig or a ws:// / wss:// URL string, got {config!r}",
+            )
+        if should_retry is not None and not callable(should_retry):
+            raise TypeError(f"should_retry must be a function, got {should_retry!r}")
+        self.config = config
+        self._events = Dispatcher(handlers)
+        self._lifecycle = Lifecycle(config.url, self._state_changed)
+        self._link = Link(self._lifecycle)
+        self._counters = Counters()
+        self._inbox = Inbox(config.max_queue, self._events, self._counters, self._lifecycle.notify)
+        parts = Parts(self._lifecycle, self._link, self._inbox, self._events, self._counters)
+        opener = open_connection or platform_open_connection
+        self._supervisor = Supervisor(config, parts, opener, should_retry, rng)
+        self._close_waiter: asyncio.Future[None] | None = None
+
+    def _state_changed(self, state: ConnectionState) -> None:
+        self._events.emit("on_state_change", state)
 
     # --- handlers -------------------------------------------------------------------------
     def on_open(self, handler: H) -> H:
@@ -93,38 +116,26 @@ class WebSocketClient(Supervisor):
     @property
     def state(self) -> ConnectionState:
         """The current :data:`~omniws.state.ConnectionState`."""
-        return self._state
+        return self._lifecycle.state
 
     @property
     def subprotocol(self) -> str | None:
         """The subprotocol the server chose on the current connection; None when it chose
         none or while not connected."""
-        conn = self._conn
+        conn = self._link.current
         return None if conn is None else conn.subprotocol
 
     @property
     def response_headers(self) -> dict[str, str]:
         """The handshake response headers of the current connection (lower-case names; a
         copy); empty while not connected, and under Pyodide, where the browser hides them."""
-        conn = self._conn
+        conn = self._link.current
         return {} if conn is None else dict(conn.response_headers)
 
     @property
     def stats(self) -> ClientStats:
         """A snapshot of the message, byte, reconnect, time and RTT counters."""
-        connected = self._connected_time
-        if self._opened_at is not None and self._loop is not None:
-            connected += self._loop.time() - self._opened_at
-        return ClientStats(
-            self._inbox.count,
-            self._inbox.size,
-            self._messages_out,
-            self._bytes_out,
-            self._connections,
-            self._reconnects,
-            connected,
-            self._last_rtt,
-        )
+        return self._counters.snapshot(self._supervisor.uptime())
 
     async def connect(self) -> None:
         """Start the client if needed and return once it is connected (after ``on_open``).
@@ -136,36 +147,37 @@ class WebSocketClient(Supervisor):
         """
         if self._close_waiter is not None:
             await asyncio.wait({self._close_waiter})
-        if self._supervisor is None or self._supervisor.done():
-            self._start()
-        await self._wait_opened(None, "connect")
+        if not self._supervisor.running:
+            self._supervisor.start()
+        await self._link.wait_opened(None, "connect")
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Wait until the client is connected and ``on_open`` has run (as ``connect()``).
 
         Raises WebSocketTimeout after ``timeout`` seconds, the error of a ``Failed`` client,
         or ConnectionClosed on a closed (or never started) client."""
-        await self._wait_opened(timeout, "wait_connected")
+        await self._link.wait_opened(timeout, "wait_connected")
 
     async def send(self, data: Data) -> None:
         """Send a message: ``str`` as text, bytes-like as binary.
 
         While (re)connecting, waits up to ``config.send_timeout`` (WebSocketTimeout). Raises
         ConnectionClosed on a closed client and the error of a failed one."""
-        conn = self._usable() or await self._wait_ready(_secs(self.config.send_timeout), "send")
+        link = self._link
+        conn = link.usable() or await link.wait_ready(self.config.send_timeout, "send")
         await conn.send(data)
-        self._messages_out += 1
-        self._bytes_out += payload_size(data)
+        self._counters.sent(data)
 
     async def recv(self) -> Message:
         """The next message, across reconnections.
 
-        Raises ConnectionClosed once the client is closed and every received message has been
+        Several tasks may call it at once: each message goes to exactly one of them. Raises
+        ConnectionClosed once the client is closed and every received message has been
         returned, and the error of a ``Failed`` client. During ``close()`` messages are still
         received until the server answers the close (at most ``config.close_timeout``)."""
-        if self._events.lists["on_message"]:
+        if self._events.handles("on_message"):
             raise RuntimeError("recv() is not available: on_message handlers take the messages")
-        return await self._inbox.next(self._raise_if_drained, self._change)
+        return await self._inbox.next(self._link.raise_if_drained, self._lifecycle.changed)
 
     def __aiter__(self) -> WebSocketClient:
         return self
@@ -174,7 +186,7 @@ class WebSocketClient(Supervisor):
         try:
             return await self.recv()
         except ConnectionClosed:
-            if isinstance(self._state, Disconnected | Closing):
+            if isinstance(self._lifecycle.state, Disconnected | Closing):
                 raise StopAsyncIteration from None
             raise
 
@@ -182,13 +194,15 @@ class WebSocketClient(Supervisor):
         """Close the connection (if any) and stop the client, in any state; idempotent.
 
         A backoff wait or a connection attempt is abandoned at once. Nothing is retried after
-        it, and no task of the client is left when it returns."""
+        it, and no task of the client is left when it returns. ``code`` and ``reason`` are
+        checked as ``Connection.close`` checks them (ValueError, TypeError)."""
+        check_close(code, reason, browser=BROWSER)
         if self._close_waiter is not None:
             await asyncio.wait({self._close_waiter})
             return
         self._close_waiter = asyncio.get_running_loop().create_future()
         try:
-            await self._close(code, reason)
+            await self._supervisor.close(code, reason)
         finally:
             self._close_waiter.set_result(None)
             self._close_waiter = None

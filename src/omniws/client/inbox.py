@@ -1,4 +1,4 @@
-"""Inbound side of the supervisor: message routing across connections, and the heartbeat.
+"""The inbound side of a client: message routing across connections, in order.
 
 Without a sync ``on_message`` handler, messages go to the client's inbox, filled straight
 from the parser by a callback. When the inbox holds ``max_queue`` messages the callback is
@@ -6,46 +6,50 @@ removed, so that the connection buffers and stops reading (backpressure); that c
 then read through its own ``recv()`` until it has ended and is drained, and connections
 opened meanwhile queue behind it, so the order is kept. While the reader is behind like that,
 silence on the connection is expected and is not taken for a dead peer.
+
+Several tasks may read at once: each message goes to exactly one of them, in order of
+arrival; while one reads from a connection's own queue, the others wait their turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from collections.abc import Callable
 
-from ._events import Connection, Dispatcher, HandlerError, payload_size
-from .errors import WebApiError, WebSocketError, WebSocketTimeout
-from .messages import Message
+from ..errors import HandlerError, WebSocketError
+from ..messages import Message
+from .contract import Connection
+from .events import Dispatcher
+from .stats import Counters, payload_size
 
-logger = logging.getLogger("omniws.client")
-_warned_no_ping = False  # the "no heartbeat_message where ping() is unsupported" warning
+__all__ = ["Inbox"]
 
 
 class Inbox:
     """Received messages of every connection of one client, in order; counts them too."""
 
-    def __init__(self, max_queue: int, events: Dispatcher, notify: Callable[[], None]) -> None:
+    def __init__(
+        self, max_queue: int, events: Dispatcher, counters: Counters, notify: Callable[[], None]
+    ) -> None:
         self.messages: deque[Message] = deque()
         self.sources: deque[Connection] = deque()  # detached connections holding messages
-        self.reading: Connection | None = None
-        self.count = 0
-        self.size = 0
+        self.reading: Connection | None = None  # the source a reader is waiting on
+        self._counters = counters
         self._limit = max_queue
         self._events = events
         self._notify = notify
 
     def attach(self, conn: Connection) -> None:
         """Install the message callback of a new connection."""
-        events = self._events
-        if events.lists["on_message"] and not events.has_async("on_message"):
-            handlers = tuple(events.lists["on_message"])
+        events, counters = self._events, self._counters
+        if events.handles("on_message") and not events.has_async("on_message"):
+            handlers = events.handlers("on_message")
 
             def deliver(message: Message) -> None:
-                self.count += 1
-                self.size += payload_size(message)
+                counters.messages_in += 1
+                counters.bytes_in += payload_size(message)
                 for handler in handlers:
                     try:
                         handler(message)
@@ -60,8 +64,8 @@ class Inbox:
         messages, limit, notify = self.messages, self._limit, self._notify
 
         def enqueue(message: Message) -> None:
-            self.count += 1
-            self.size += payload_size(message)
+            counters.messages_in += 1
+            counters.bytes_in += payload_size(message)
             messages.append(message)
             notify()
             if len(messages) >= limit:  # full: the connection buffers and stops reading
@@ -99,7 +103,7 @@ class Inbox:
         while True:
             if self.messages:
                 return self.messages.popleft()
-            if self.sources:
+            if self.sources and self.reading is None:
                 source = self.sources[0]
                 self.reading = source
                 try:
@@ -112,66 +116,10 @@ class Inbox:
                     continue
                 finally:
                     self.reading = None
-                self.count += 1
-                self.size += payload_size(message)
+                    self._notify()  # another reader may take its turn
+                self._counters.messages_in += 1
+                self._counters.bytes_in += payload_size(message)
                 return message
-            raise_if_stopped()
+            if not self.sources:
+                raise_if_stopped()
             await changed()
-
-
-async def heartbeat(
-    conn: Connection,
-    interval: float,
-    timeout: float,
-    behind: Callable[[Connection], bool],
-    on_rtt: Callable[[float], None],
-    message: str | bytes | None = None,
-) -> WebSocketTimeout | None:
-    """Ping ``conn`` after ``interval`` seconds without inbound data. When neither a pong nor
-    any other data arrives within ``timeout``, abort it and return the error; return None when
-    the connection ends otherwise. Pauses while ``behind(conn)``: the reader, not the peer, is
-    slow then. With a ``message`` (``config.heartbeat_message``) the message is sent instead
-    of a ping and any inbound data counts as alive; that is the only heartbeat where
-    ``ping()`` is not supported (Pyodide)."""
-    loop = asyncio.get_running_loop()
-    try:
-        while conn.close_code is None:
-            idle = loop.time() - conn.last_received
-            if idle < interval:
-                await asyncio.sleep(interval - idle)
-                continue
-            if behind(conn):
-                await asyncio.sleep(interval)
-                continue
-            sent = loop.time()
-            try:
-                if message is None:
-                    on_rtt(await asyncio.wait_for(conn.ping(), timeout))
-                    continue
-                await conn.send(message)
-                await asyncio.sleep(timeout)
-                if conn.last_received < sent and conn.close_code is None:
-                    raise asyncio.TimeoutError
-            except (WebApiError, NotImplementedError) as exc:  # no pings here (Pyodide)
-                if conn.close_code is not None:
-                    break
-                global _warned_no_ping
-                if not _warned_no_ping:
-                    _warned_no_ping = True
-                    logger.warning(
-                        "heartbeat disabled: %s; set WebSocketConfig(heartbeat_message=...) to "
-                        "an application message the server answers to detect dead connections",
-                        exc,
-                    )
-                return None
-            except asyncio.TimeoutError:
-                if conn.last_received >= sent or behind(conn):
-                    continue
-                hint = "no pong nor any other data arrived: the connection is dead"
-                error = WebSocketTimeout("heartbeat", timeout, hint=hint)
-                logger.warning("%s; reconnecting", error)
-                conn.abort()
-                return error
-    except WebSocketError:
-        pass  # the connection ended; the supervisor sees it
-    return None

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from .messages import CloseFrame, Message
+from .. import CloseFrame, Message
 
 __all__ = ["Output", "use_colour"]
 

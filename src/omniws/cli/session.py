@@ -9,27 +9,28 @@ failed), at ``--timeout``, or on Ctrl-C, which closes with 1000.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ._cli_input import isatty, stdin_lines
-from ._cli_output import Output
-from .backoff import RetryCause
-from .client import WebSocketClient
-from .config import WebSocketConfig
-from .errors import ConfigError, ConnectionClosed, WebSocketError
-from .messages import CloseFrame
-from .state import (
+from .. import (
+    CloseFrame,
     Closing,
+    ConfigError,
     Connected,
     Connecting,
+    ConnectionClosed,
     ConnectionState,
     Disconnected,
     Failed,
     Reconnecting,
+    WebSocketClient,
+    WebSocketConfig,
+    WebSocketError,
 )
+from .input import isatty, stdin_lines
+from .output import Output
+from .signals import catch_signals
 
 __all__ = [
     "EXIT_FAILED",
@@ -67,7 +68,7 @@ class Session:
     _error_shown: bool = field(default=False, init=False)
 
     # --- the client's hooks ------------------------------------------------------------
-    def _should_retry(self, cause: RetryCause) -> bool | None:
+    def _should_retry(self, cause: object) -> bool | None:
         if not self._connected_once and not self.retry_first:
             return False  # the first connection failed: say so at once
         return None
@@ -107,7 +108,7 @@ class Session:
         client.on_state_change(self._state_changed)
         client.on_close(self.out.closed)
         interrupted = asyncio.Event()
-        handled = _catch_signals(loop, interrupted.set)
+        handled = catch_signals(loop, lambda signum: interrupted.set())
         session = loop.create_task(self._session(client))
         stop = loop.create_task(interrupted.wait())
         try:
@@ -211,22 +212,3 @@ class Session:
             # on a terminal, the typed line is replaced by the timestamped one, unless
             # something was printed below it meanwhile (the send waited for a reconnection)
             self.out.sent(text, replace_echo=typed and self.out.lines_written == printed)
-
-
-def _catch_signals(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> list[int]:
-    """Ctrl-C (and SIGTERM) call ``callback`` once; a second Ctrl-C interrupts at once."""
-    handled: list[int] = []
-
-    def fire(signum: int) -> None:
-        loop.remove_signal_handler(signum)  # the next one is a plain KeyboardInterrupt
-        if signum in handled:
-            handled.remove(signum)
-        callback()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, fire, signum)
-        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not main thread
-            continue
-        handled.append(signum)
-    return handled

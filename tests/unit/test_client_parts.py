@@ -1,0 +1,222 @@
+"""The client's parts on their own: the lifecycle table, several readers, close() checks,
+Retry-After limits, and normalized durations. Virtual time (fakes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from fakes import FakeServer, run
+
+from omniws import (
+    Closing,
+    Connected,
+    Connecting,
+    ConnectionState,
+    Disconnected,
+    Failed,
+    HandshakeRejected,
+    ReconnectConfig,
+    Reconnecting,
+    WebSocketClient,
+    WebSocketConfig,
+)
+from omniws.client.lifecycle import TRANSITIONS, Lifecycle
+from omniws.client.retry import Backoff
+from omniws.errors import ConfigError, ConnectionClosed, ConnectionFailed, _parse_retry_after
+
+ALL_STATES: list[ConnectionState] = [
+    Disconnected(),
+    Connecting(0),
+    Connected(),
+    Reconnecting(1, 0.0),
+    Failed(ConnectionFailed("x"), True),
+    Closing(),
+]
+
+
+def make(server: FakeServer, **config: object) -> WebSocketClient:
+    reconnect = config.pop("reconnect", ReconnectConfig(jitter=0))
+    return WebSocketClient(
+        WebSocketConfig("ws://test.invalid/", reconnect=reconnect, **config),  # type: ignore[arg-type]
+        open_connection=server.open_connection,
+        rng=random.Random(1),
+    )
+
+
+# ------------------------------------------------------------------ lifecycle
+@pytest.mark.parametrize("source", ALL_STATES, ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("target", ALL_STATES, ids=lambda s: type(s).__name__)
+def test_every_transition_follows_the_table(
+    source: ConnectionState, target: ConnectionState
+) -> None:
+    seen: list[ConnectionState] = []
+    lifecycle = Lifecycle("ws://x/", seen.append)
+    lifecycle.state = source
+    if type(target) in TRANSITIONS[type(source)]:
+        lifecycle.move(target)
+        assert lifecycle.state == target and seen == [target]
+    else:
+        with pytest.raises(RuntimeError, match="illegal state change"):
+            lifecycle.move(target)
+        assert lifecycle.state == source and seen == []
+
+
+def test_the_table_has_no_dead_end_but_the_ones_for_the_user() -> None:
+    # every state can be left; only Disconnected and Failed wait for connect()
+    assert all(TRANSITIONS[type(state)] for state in ALL_STATES)
+    assert TRANSITIONS[Disconnected] == TRANSITIONS[Failed] == {Connecting}
+
+
+# ------------------------------------------------------------------ several readers
+@pytest.mark.parametrize("readers", [2, 3])
+def test_several_readers_each_message_once_even_under_backpressure(readers: int) -> None:
+    async def main() -> None:
+        server = FakeServer()
+        client = make(server, max_queue=3)
+        await client.connect()
+        got: list[list[str]] = [[] for _ in range(readers)]
+        total = 40
+
+        async def reader(mine: list[str]) -> None:
+            while sum(map(len, got)) < total:
+                try:
+                    message = await asyncio.wait_for(client.recv(), 5)
+                except asyncio.TimeoutError:
+                    return
+                assert isinstance(message, str)
+                mine.append(message)
+
+        tasks = [asyncio.create_task(reader(mine)) for mine in got]
+        await asyncio.sleep(0.01)  # every reader waits
+        server.current.push(*[f"m{i:02d}" for i in range(total)])
+        assert server.current.paused  # the inbox filled: readers go through the connection
+        await asyncio.gather(*tasks)
+        everything = sorted(m for mine in got for m in mine)
+        assert everything == [f"m{i:02d}" for i in range(total)]  # each exactly once
+        assert all(mine == sorted(mine) for mine in got)  # in order for each reader
+        await client.close()
+
+    run(main())
+
+
+# ------------------------------------------------------------------ close() arguments
+@pytest.mark.parametrize(
+    ("code", "reason", "error"),
+    [
+        (999, "", ValueError),
+        (1005, "", ValueError),
+        (70000, "", ValueError),
+        (-1, "", ValueError),
+        ("4001", "", TypeError),
+        (True, "", TypeError),
+        (1000, b"bytes", TypeError),
+        (1000, "x" * 124, ValueError),
+    ],
+)
+def test_client_close_checks_its_arguments_and_keeps_working(
+    code: object, reason: object, error: type[Exception]
+) -> None:
+    async def main() -> None:
+        server = FakeServer()
+        closes: list[object] = []
+        client = make(server)
+        client.on_close(closes.append)
+        await client.connect()
+        with pytest.raises(error):
+            await client.close(code, reason)  # type: ignore[arg-type]
+        assert isinstance(client.state, Connected) and closes == []
+        await client.send("still here")
+        assert server.inbox[-1] == (0, "still here")
+        await client.close(4001, "done")
+        assert isinstance(client.state, Disconnected)
+        assert server.current.close_code == 4001
+
+    run(main())
+
+
+# ------------------------------------------------------------------ Retry-After
+NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("42", 42.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("999999999", 999999999.0),
+        ("-5", None),
+        ("1.5", None),
+        ("inf", None),
+        ("nan", None),
+        ("1e9", None),
+        ("soon", None),
+        ("", None),
+        ("Sun, 29 Nov 2026 12:01:30 GMT", 90.0),
+        ("Sunday, 29-Nov-26 12:00:10 GMT", 10.0),
+        ("Sun Nov 29 12:00:05 2026", 5.0),
+        ("Sun, 29 Nov 2026 11:00:00 GMT", 0.0),  # in the past: at once
+        (None, None),
+    ],
+)
+def test_retry_after_forms(value: str | None, seconds: float | None) -> None:
+    assert _parse_retry_after(value, NOW) == seconds
+
+
+def test_backoff_caps_retry_after() -> None:
+    backoff = Backoff(ReconnectConfig(jitter=0, max_retry_after=120))
+    assert backoff.next_delay(1e9) == 120.0
+    assert backoff.next_delay(float("inf")) == 120.0
+    assert backoff.next_delay(30.0) == 30.0
+    assert backoff.next_delay(None) == 4.0  # 0.5 * 2**3
+
+
+def test_a_huge_retry_after_does_not_park_the_client() -> None:
+    async def main() -> None:
+        rejected = HandshakeRejected(503, "Unavailable", {"retry-after": "999999999"})
+        server = FakeServer(rejected)
+        client = make(server)
+        states: list[ConnectionState] = []
+        client.on_state_change(states.append)
+        await client.connect()
+        delays = [s.delay for s in states if isinstance(s, Reconnecting)]
+        assert delays == [600.0]  # the default max_retry_after
+        await client.close()
+
+    run(main())
+
+
+def test_max_retry_after_is_validated() -> None:
+    with pytest.raises(ConfigError, match="max_retry_after"):
+        ReconnectConfig(max_retry_after=-1)
+    with pytest.raises(ConfigError, match="max_retry_after"):
+        ReconnectConfig(max_retry_after=float("inf"))
+
+
+# ------------------------------------------------------------------ durations
+def test_durations_read_back_as_float_seconds() -> None:
+    config = WebSocketConfig(
+        "ws://x/",
+        connect_timeout=timedelta(seconds=3),
+        heartbeat_interval=5,
+        close_timeout=timedelta(milliseconds=250),
+        send_timeout=None,
+        reconnect=ReconnectConfig(initial_delay=timedelta(seconds=1), max_delay=2),
+    )
+    assert config.connect_timeout == 3.0 and type(config.connect_timeout) is float
+    assert type(config.heartbeat_interval) is float and config.close_timeout == 0.25
+    assert config.send_timeout is None
+    assert config.reconnect is not None
+    assert type(config.reconnect.initial_delay) is float and config.reconnect.max_delay == 2.0
+
+
+def test_closed_client_reports_how_it_ended() -> None:
+    async def main() -> None:
+        client = make(FakeServer())
+        with pytest.raises(ConnectionClosed, match="call connect"):
+            await client.send("x")
+
+    run(main())
