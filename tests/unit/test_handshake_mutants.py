@@ -57,6 +57,31 @@ def test_malformed_heads_are_named(head: str, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
+def test_long_lines_are_quoted_up_to_80_characters() -> None:
+    status = "HTTP/1.1 101 " + "x" * 200
+    with pytest.raises(ProtocolError) as info:
+        parse("SSH" + status)
+    assert str(info.value) == (
+        f"server did not answer with HTTP/1.1: {('SSH' + status)[:80]!r}; is this a WebSocket "
+        "endpoint, and is the scheme (ws:// or wss://) right?"
+    )
+    line = "X-Bad : " + "y" * 200
+    with pytest.raises(ProtocolError) as info:
+        parse("HTTP/1.1 101 OK\r\n" + line)
+    assert str(info.value) == f"malformed header line in handshake response: {line[:80]!r}"
+
+
+def test_status_line_fields_are_separated_by_single_spaces() -> None:
+    assert parse("HTTP/1.1 404  Not Found").reason == " Not Found"
+    with pytest.raises(ProtocolError, match=r"did not answer with HTTP/1\.1"):
+        parse("HTTP/1.1\t101 OK")
+
+
+def test_empty_head_is_refused_at_once() -> None:
+    with pytest.raises(ProtocolError, match=r"did not answer with HTTP/1\.1"):
+        ResponseReader().feed(b"\r\n\r\n")
+
+
 def test_exactly_max_headers_are_accepted() -> None:
     assert len(parse("HTTP/1.1 101 OK" + "\r\nX: y" * MAX_HEADERS).header_lists["x"]) == MAX_HEADERS
 
@@ -99,7 +124,12 @@ def test_header_tokens_split_on_commas_only() -> None:
             "Connection header is 'close', expected 'Upgrade'",
         ),
         (
-            ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Extensions: a, b"],
+            [
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Extensions: a",
+                "Sec-WebSocket-Extensions: b",
+            ],
             "server accepted extensions we did not offer: a, b",
         ),
     ],
@@ -109,6 +139,23 @@ def test_invalid_101_names_the_header(extra: list[str], message: str) -> None:
         validate_response(ok(*extra), "k", [], False)
     assert str(info.value) == f"invalid handshake response: {message}"
     assert info.value.recoverable is False
+
+
+def test_wrong_accept_key_is_named() -> None:
+    with pytest.raises(ConnectionFailed) as info:
+        validate_response(ok("Upgrade: websocket", "Connection: Upgrade"), "other", [], False)
+    expected = "invalid handshake response: Sec-WebSocket-Accept does not match the key we sent"
+    assert str(info.value) == expected
+
+
+def test_long_locations_are_quoted_up_to_120_characters() -> None:
+    spaced, bad_port = "ws://b/ " + "z" * 200, "ws://b:99999/" + "z" * 200
+    with pytest.raises(ConnectionFailed) as info:
+        redirect_url(redirect(spaced), "ws://a/")
+    assert str(info.value).endswith(f"control characters: {spaced[:120]!r}")
+    with pytest.raises(ConnectionFailed) as info:
+        redirect_url(redirect(bad_port), "ws://a/")
+    assert f"Moved to {bad_port[:120]!r}, which is not" in str(info.value)
 
 
 def test_rejection_keeps_reason_and_body() -> None:
