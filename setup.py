@@ -52,6 +52,7 @@ def extensions() -> list[Extension]:
         Extension(
             "omniws.protocol._speedups",
             ["src/omniws/protocol/_speedups.c"],
+            depends=[f"src/omniws/protocol/_speedups_{h}.h" for h in ("mask", "decoder", "feed")],
             extra_compile_args=args,
             optional=True,
         )

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the Pyodide tests (tests/wasm) need: the npm packages `pyodide` (the runtime,
 # loaded offline from node_modules) and `ws` (Node's WebSocket) from tests/wasm/package-lock.json,
-# and Debian's Chromium (/usr/bin/chromium, apt package `chromium`) for the browser run.
+# micropip's wheel from PyPI into tests/wasm/wheels/ (the npm package ships none; the test of
+# the pure wheel installs omniws with it), and Debian's Chromium (/usr/bin/chromium, apt
+# package `chromium`) for the browser run.
 #
 # Idempotent: what is already installed is left alone. Fails loudly (non-zero exit, message on
 # stderr) when something cannot be installed; the tests fail, never skip, without them.
@@ -13,6 +15,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 wasm_dir="$repo_root/tests/wasm"
 chromium=/usr/bin/chromium
+MICROPIP_VERSION=0.11.1  # the one pyodide 314.0.7's lock file names
+MICROPIP_SHA256=768de165adb8e66906039d8fec4127a57f522dfdf8e6fbff877a4616941ecfd3
 
 die() { echo "setup-wasm: ERROR: $*" >&2; exit 1; }
 log() { echo "setup-wasm: $*"; }
@@ -49,6 +53,24 @@ else
 fi
 [[ -f "$wasm_dir/node_modules/pyodide/pyodide.asm.wasm" ]] \
     || die "tests/wasm/node_modules/pyodide has no pyodide.asm.wasm"
+
+# --- micropip (the version pyodide-lock.json names; PyPI's build of it, checked by hash) -----
+micropip_wheel="$wasm_dir/wheels/micropip-$MICROPIP_VERSION-py3-none-any.whl"
+if [[ -f "$micropip_wheel" ]] && echo "$MICROPIP_SHA256  $micropip_wheel" | sha256sum -c --status; then
+    log "micropip $MICROPIP_VERSION already in tests/wasm/wheels"
+else
+    python=python3
+    [[ -x "$repo_root/.venv/bin/python" ]] && python="$repo_root/.venv/bin/python"
+    log "micropip $MICROPIP_VERSION wheel into tests/wasm/wheels"
+    mkdir -p "$wasm_dir/wheels"
+    "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
+        --only-binary :all: --python-version 3.13 -d "$wasm_dir/wheels" \
+        "micropip==$MICROPIP_VERSION" >"$wasm_dir/wheels/pip.log" 2>&1 \
+        || { tail -n 20 "$wasm_dir/wheels/pip.log" >&2
+             die "pip could not download micropip==$MICROPIP_VERSION (is PyPI reachable?)"; }
+    echo "$MICROPIP_SHA256  $micropip_wheel" | sha256sum -c --status \
+        || die "$micropip_wheel does not have the expected sha256 $MICROPIP_SHA256"
+fi
 
 # --- Chromium --------------------------------------------------------------------------------
 if [[ $browser -eq 1 ]]; then

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from .errors import ConfigError
 
-__all__ = ["TOKEN", "Duration", "as_seconds", "positive_int", "seconds"]
+__all__ = ["TOKEN", "Duration", "as_seconds", "is_header_text", "positive_int", "seconds"]
 
 Duration = float | int | timedelta
 """What a duration option accepts: seconds (int or float) or a :class:`datetime.timedelta`."""
@@ -50,3 +50,14 @@ def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ConfigError(name, f"must be an integer >= {minimum}, got {value!r}")
     return value
+
+
+def is_header_text(value: object) -> bool:
+    """A str that can go into an HTTP header: no CR, LF or NUL, and encodable as UTF-8."""
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -9,7 +9,7 @@ and is reused here.
 from __future__ import annotations
 
 from .messages import CloseCode
-from .protocol.connection import is_valid_close_code
+from .protocol.control import check_close_code
 
 __all__ = [
     "CLEAN_CLOSE_CODES",
@@ -41,10 +41,8 @@ RETRIED_CLOSE_CODES = frozenset(
 other code (1002, 1003, 1007-1010, 1015, 3000-4999) is final unless a ``should_retry`` hook
 says otherwise."""
 
+_BROWSER_CODES = frozenset({1000, *range(3000, 5000)})
 _BROWSER_RULE = "1000 or an application code from 3000 to 4999 (the browser refuses others)"
-_NATIVE_RULE = "1000 (normal), 1001 (going away), 1002-1003, 1007-1014, or 3000-4999"
-MAX_REASON_BYTES = 123
-"""A close frame's payload is at most 125 bytes, two of which are the code (RFC 6455 5.5)."""
 
 
 def ends_normally(code: int) -> bool:
@@ -64,20 +62,9 @@ def check_close(code: object, reason: object, *, browser: bool = False) -> bytes
 
     Raises TypeError when ``code`` is not an int or ``reason`` not a str, and ValueError
     naming the rule when the code may not be sent from this platform (``browser``: the
-    WebSocket API of browsers and Node.js) or the reason is longer than 123 UTF-8 bytes.
+    WebSocket API of browsers and Node.js) or the reason is not 123 UTF-8 bytes or fewer.
     """
-    if not isinstance(code, int) or isinstance(code, bool):
-        raise TypeError(f"close code must be an int such as 1000, got {code!r}")
-    if not isinstance(reason, str):
-        raise TypeError(f"close reason must be a str, got {type(reason).__name__}")
-    allowed = code == 1000 or 3000 <= code <= 4999 if browser else is_valid_close_code(code)
-    if not allowed:
-        rule = _BROWSER_RULE if browser else _NATIVE_RULE
-        raise ValueError(f"close code {code} cannot be sent: use {rule}")
-    encoded = reason.encode()
-    if len(encoded) > MAX_REASON_BYTES:
-        raise ValueError(
-            f"close reason is {len(encoded)} bytes in UTF-8; the limit is {MAX_REASON_BYTES} "
-            "(RFC 6455 5.5): shorten it"
-        )
-    return encoded
+    is_int = isinstance(code, int) and not isinstance(code, bool)
+    if browser and is_int and code not in _BROWSER_CODES:
+        raise ValueError(f"close code {code} cannot be sent: use {_BROWSER_RULE}")
+    return check_close_code(code, reason)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import ssl
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ssl import SSLContext as _SSLContext
 from typing import TYPE_CHECKING
 
 from ._urls import Endpoint, ProxyURL, parse_proxy_url, parse_url
-from ._validate import TOKEN, Duration, as_seconds, positive_int, seconds
+from ._validate import TOKEN, Duration, as_seconds, is_header_text, positive_int, seconds
 from ._version import __version__
 from .errors import ConfigError
+from .messages import Message
 
 __all__ = [
     "CompressionConfig",
@@ -59,6 +60,9 @@ class CompressionConfig:
             raise ConfigError(
                 "compression.threshold", f"must be >= 0 bytes, got {self.threshold!r}"
             )
+        for flag in ("client_no_context_takeover", "server_no_context_takeover"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"compression.{flag}", "must be True or False")
         for name in ("client_max_window_bits", "server_max_window_bits"):
             bits = getattr(self, name)
             if bits is not None and (not isinstance(bits, int) or not 8 <= bits <= 15):
@@ -132,7 +136,10 @@ class WebSocketConfig:
     ``heartbeat_message``: when set, the heartbeat sends this application message (str: text,
     bytes: binary) instead of a protocol ping and takes any inbound message as the sign of
     life; under Pyodide, where scripts cannot ping, it is the only heartbeat there is.
-    Durations are float seconds or ``timedelta``; they read back as float seconds.
+    ``heartbeat_reply``: the server's answer to it (a message equal to this str or bytes, or
+    one for which this function returns True): such messages count as signs of life and
+    are not delivered to ``recv()`` or ``on_message``. Durations are float seconds or
+    ``timedelta``; they read back as float seconds.
     """
 
     url: str
@@ -142,6 +149,7 @@ class WebSocketConfig:
     heartbeat_interval: float | None = 30.0
     heartbeat_timeout: float = 20.0
     heartbeat_message: str | bytes | None = None
+    heartbeat_reply: str | bytes | Callable[[Message], bool] | None = None
     close_timeout: float = 10.0
     max_message_size: int | None = 64 * 1024 * 1024
     compression: bool | CompressionConfig = True
@@ -168,6 +176,7 @@ class WebSocketConfig:
             heartbeat_interval: Duration | None = 30.0,
             heartbeat_timeout: Duration = 20.0,
             heartbeat_message: str | bytes | None = None,
+            heartbeat_reply: str | bytes | Callable[[Message], bool] | None = None,
             close_timeout: Duration = 10.0,
             max_message_size: int | None = 64 * 1024 * 1024,
             compression: bool | CompressionConfig = True,
@@ -188,9 +197,9 @@ class WebSocketConfig:
         set_ = object.__setattr__
         endpoint = parse_url(self.url)
         set_(self, "endpoint", endpoint)
-        if isinstance(self.protocols, str):
+        if isinstance(self.protocols, (str, bytes)) or not isinstance(self.protocols, Iterable):
             raise ConfigError(
-                "protocols", f"must be a list of names, not the string {self.protocols!r}"
+                "protocols", f"must be a list of subprotocol names, got {self.protocols!r}"
             )
         protocols = tuple(self.protocols)
         for name in protocols:
@@ -207,9 +216,10 @@ class WebSocketConfig:
         for name, value in self.headers.items():
             if not isinstance(name, str) or not TOKEN.match(name):
                 raise ConfigError("headers", f"header name {name!r} is not a valid HTTP token")
-            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+            if not is_header_text(value):
                 raise ConfigError(
-                    "headers", f"value of {name!r} must be a string without CR, LF or NUL"
+                    "headers",
+                    f"value of {name!r} must be a string without CR, LF, NUL or lone surrogates",
                 )
         set_(self, "headers", dict(self.headers))
         for name in ("connect_timeout", "heartbeat_interval", "send_timeout"):
@@ -225,6 +235,15 @@ class WebSocketConfig:
                 "heartbeat_message",
                 "must be str (text), bytes (binary) or None (protocol pings), "
                 f"got {type(self.heartbeat_message).__name__}",
+            )
+        reply = self.heartbeat_reply
+        if isinstance(reply, (bytearray, memoryview)):
+            set_(self, "heartbeat_reply", bytes(reply))
+        elif reply is not None and not isinstance(reply, (str, bytes)) and not callable(reply):
+            raise ConfigError(
+                "heartbeat_reply",
+                "must be the reply message (str or bytes), a function message -> bool, or "
+                f"None, got {type(reply).__name__}",
             )
         if self.max_message_size is not None:
             positive_int("max_message_size", self.max_message_size)
@@ -251,10 +270,10 @@ class WebSocketConfig:
         positive_int("max_redirects", self.max_redirects, minimum=0)
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, str) or any(c in value for c in "\r\n\0")
-            ):
-                raise ConfigError(name, "must be a string without CR, LF or NUL, or None")
+            if value is not None and not is_header_text(value):
+                raise ConfigError(
+                    name, "must be a string without CR, LF, NUL or lone surrogates, or None"
+                )
 
     endpoint: Endpoint = field(init=False, repr=False, compare=False)
 

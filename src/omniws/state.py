@@ -10,6 +10,9 @@
         case Failed(error, recoverable):
             ...
 
+Their ``repr`` and ``str`` are for people (``Reconnecting(attempt 1, retry in 0.51 s, after
+close 1006)``); the fields keep the exact values for code.
+
 The life of a client::
 
     Disconnected -> Connecting -> Connected -> (drop) -> Reconnecting -> Connecting -> ...
@@ -24,6 +27,14 @@ from dataclasses import dataclass, field
 from .errors import WebSocketError
 from .messages import CloseFrame
 
+
+def _cause(cause: WebSocketError | CloseFrame | None) -> str:
+    if cause is None:
+        return ""
+    if isinstance(cause, CloseFrame):
+        return f", after close {cause.code}"
+    return f", after {type(cause).__name__}"
+
 __all__ = [
     "Closing",
     "Connected",
@@ -35,13 +46,16 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Disconnected:
     """Not connected and not trying: before ``connect()``, after ``close()``, or after the
-    server closed the connection cleanly (1000/1001) and that close was not retried."""
+    server closed the connection cleanly (1000, 1001, 1005) and that close was not retried."""
+
+    def __repr__(self) -> str:
+        return "Disconnected"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Connecting:
     """An attempt to open a connection is running.
 
@@ -51,14 +65,20 @@ class Connecting:
 
     attempt: int = 0
 
+    def __repr__(self) -> str:
+        return f"Connecting(attempt {self.attempt})" if self.attempt else "Connecting"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Connected:
     """The connection is open. ``on_open`` handlers run right after this state is entered;
     ``send()`` calls that waited for the connection go out once they have finished."""
 
+    def __repr__(self) -> str:
+        return "Connected"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Reconnecting:
     """Waiting before retry number ``attempt`` (1 for the first retry in a row).
 
@@ -73,8 +93,12 @@ class Reconnecting:
     delay: float = 0.0
     cause: WebSocketError | CloseFrame | None = field(default=None, compare=False)
 
+    def __repr__(self) -> str:
+        wait = f"retry in {self.delay:.2f} s"
+        return f"Reconnecting(attempt {self.attempt}, {wait}{_cause(self.cause)})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Failed:
     """The client stopped for good: ``error`` says why.
 
@@ -87,10 +111,17 @@ class Failed:
     error: WebSocketError
     recoverable: bool
 
+    def __repr__(self) -> str:
+        kind = "recoverable" if self.recoverable else "final"
+        return f"Failed({type(self.error).__name__}: {self.error}; {kind})"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class Closing:
     """``close()`` is running: the close handshake, then stopping every task."""
+
+    def __repr__(self) -> str:
+        return "Closing"
 
 
 ConnectionState = Disconnected | Connecting | Connected | Reconnecting | Failed | Closing

@@ -65,7 +65,11 @@ def test_reconnect_is_shown_after_the_server_restarts(
         term.expect(r"< first")
         server.stop()
         term.expect(r"connection closed: 100[16]")
-        term.expect(r"reconnecting in \d+\.\d s \(attempt 1\)")
+        term.expect(
+            r"connection (closed by the server with 1001 \(GOING_AWAY\)"
+            r"|dropped without a close frame) "
+            r"after \d+\.\d s: reconnecting in \d+\.\d s \(attempt 1\)"
+        )
         server = start_py_server(tmp_path, port, "restarting")
         term.expect(r"connecting to .* \(attempt \d+\)")
         term.expect(r"connected to")
@@ -81,7 +85,9 @@ def test_demo_chaos_drops_and_the_client_comes_back(pty_command: type[PtyProcess
     term = pty_command(["demo", "--chaos", "--chaos-interval", "0.6", "--max-delay", "0.5"])
     term.expect(r"connected to")
     term.expect(r"chaos: the demo server (dropped|goes away)")
-    term.expect(r"reconnecting in \d+\.\d s \(attempt \d+\)")
+    # says why it reconnects, and why the attempt number grows after short connections
+    term.expect(r"connection dropped without a close frame after \d+\.\d s: reconnecting in ")
+    term.expect(r"\(attempt (1|\d+; the delay grows until a connection stays up \d+(\.\d+)? s)\)")
     term.expect(r"connected to")
     term.send_line("still here")  # sent as soon as the client is connected again
     term.expect(r"< still here", timeout=30)

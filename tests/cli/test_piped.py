@@ -106,9 +106,11 @@ def test_bad_url_exits_2() -> None:
     result = run("http://127.0.0.1:1/", "-s", "x")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "omniws: error: url: scheme must be ws or wss, got 'http' (use ws:// or wss:// instead)"
+        "omniws: error: url: scheme must be ws or wss, got 'http' (use ws:// instead)"
     )
     assert run("ws://", "-s", "x").returncode == 2
+    missing = run("127.0.0.1:8765", "-s", "x")
+    assert missing.returncode == 2 and "did you mean 'ws://127.0.0.1:8765/'?" in missing.stderr
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -113,6 +113,8 @@ async def test_connect_timeout_on_silent_server(raw_server: RawServerFactory) ->
         await asyncio.wait_for(omniws.connect(f"{server.url}/echo", connect_timeout=0.5), 10)
     elapsed = time.monotonic() - started
     assert info.value.operation == "connect"
+    assert f"the WebSocket handshake with {server.url}/echo;" in str(info.value)
+    assert "is this a WebSocket endpoint?" in str(info.value)
     assert isinstance(info.value, TimeoutError)
     assert info.value.recoverable is True
     assert 0.4 <= elapsed < 5, f"connect_timeout=0.5 took {elapsed:.2f} s"

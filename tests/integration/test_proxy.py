@@ -1,7 +1,7 @@
 """Connecting through proxies: HTTP CONNECT (plain and TLS) and SOCKS5, on loopback.
 
 The proxies are in proxy_servers.py; the target is the `websockets` test server (and its
-TLS twin). Failures must name the proxy (never its password) and what it answered.
+TLS twin). Failures and timeouts are in test_proxy_failures.py.
 """
 
 from __future__ import annotations
@@ -11,62 +11,21 @@ import json
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
-import trustme
 
 import omniws
-from omniws import ConfigError, ConnectionFailed, WebSocketTimeout
+from omniws import ConnectionFailed, WebSocketTimeout
 
-from .conftest import RawServerFactory
-from .proxy_servers import HttpConnectProxy, Socks5Proxy, _ProxyBase
-from .support import RawServer, free_port, recv
+from . import proxy_support as fixtures
+from .proxy_servers import HttpConnectProxy, Socks5Proxy
+from .proxy_support import SECRET, Start, echo_through
+from .support import free_port, recv
 
-P = TypeVar("P", bound=_ProxyBase)
-Start = Callable[[P], Awaitable[P]]
-SECRET = "s3cret-pw"
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture(autouse=True)
-def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy from the machine's environment leaks into these tests."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture
-async def start() -> AsyncIterator[Callable[[_ProxyBase], Awaitable[_ProxyBase]]]:
-    started: list[_ProxyBase] = []
-
-    async def run(proxy: _ProxyBase) -> _ProxyBase:
-        started.append(await proxy.start())
-        return proxy
-
-    try:
-        yield run
-    finally:
-        for proxy in started:
-            await proxy.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy_cert(tmp_path_factory: pytest.TempPathFactory, tls_ca: trustme.CA) -> ssl.SSLContext:
-    """Server context of a TLS proxy on 127.0.0.1 (certificate from the test CA)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("127.0.0.1").configure_cert(ctx)
-    return ctx
-
-
-async def echo_through(url: str, **options: Any) -> None:
-    async with omniws.connect(url, connect_timeout=5, close_timeout=2, **options) as ws:
-        await ws.send("hello through the proxy")
-        assert await recv(ws) == "hello through the proxy"
+clean_proxy_env = fixtures.clean_proxy_env  # autouse
+start = fixtures.start
+proxy_cert = fixtures.proxy_cert
 
 
 # ---------------------------------------------------------------- HTTP CONNECT
@@ -252,93 +211,3 @@ async def test_socks5_proxy_in_its_own_process(py_server: str, tmp_path: Path) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-
-
-# ---------------------------------------------------------------- failures, timeouts
-
-
-async def test_proxy_down_names_the_proxy(py_server: str) -> None:
-    port = free_port()
-    with pytest.raises(ConnectionFailed, match=f"cannot connect to proxy .*:{port}") as info:
-        await echo_through(f"{py_server}/echo", proxy=f"http://u:{SECRET}@127.0.0.1:{port}")
-    assert info.value.recoverable is True and SECRET not in str(info.value)
-
-
-@pytest.mark.parametrize("scheme", ["http", "socks5"])
-async def test_connect_timeout_covers_a_silent_proxy(
-    raw_server: RawServerFactory, py_server: str, scheme: str
-) -> None:
-    silent = await raw_server(RawServer.silent)
-    began = time.monotonic()
-    with pytest.raises(WebSocketTimeout):
-        async with omniws.connect(
-            f"{py_server}/echo", proxy=f"{scheme}://127.0.0.1:{silent.port}", connect_timeout=0.5
-        ):
-            pass
-    assert time.monotonic() - began < 3
-
-
-async def test_proxy_that_hangs_up_mid_handshake(
-    raw_server: RawServerFactory, py_server: str
-) -> None:
-    async def hang_up(_s: RawServer, reader: asyncio.StreamReader, _w: object) -> None:
-        await reader.read(100)
-
-    server = await raw_server(hang_up)
-    for scheme in ("http", "socks5"):
-        with pytest.raises(ConnectionFailed, match="proxy closed the connection"):
-            await echo_through(f"{py_server}/echo", proxy=f"{scheme}://127.0.0.1:{server.port}")
-
-
-# ---------------------------------------------------------------- environment
-
-
-async def test_environment_selects_the_proxy(
-    start: Start[HttpConnectProxy], py_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    proxy = await start(HttpConnectProxy())
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:1")  # wss only: must not be used
-    await echo_through(f"{py_server}/echo")
-    assert proxy.connections == 0
-    monkeypatch.setenv("http_proxy", proxy.url("http"))
-    await echo_through(f"{py_server}/echo")
-    assert proxy.connections == 1
-    await echo_through(f"{py_server}/echo", proxy_from_env=False)
-    assert proxy.connections == 1
-    monkeypatch.setenv("NO_PROXY", "example.org, 127.0.0.1")
-    await echo_through(f"{py_server}/echo")
-    assert proxy.connections == 1
-    await echo_through(f"{py_server}/echo", proxy=proxy.url("http"))  # explicit beats NO_PROXY
-    assert proxy.connections == 2
-
-
-async def test_all_proxy_fallback_and_https_proxy_for_wss(
-    start: Start[_ProxyBase],
-    py_server: str,
-    wss_server: str,
-    client_ssl: ssl.SSLContext,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    socks = await start(Socks5Proxy())
-    http = await start(HttpConnectProxy())
-    monkeypatch.setenv("ALL_PROXY", socks.url("socks5h"))
-    await echo_through(f"{py_server}/echo")
-    assert socks.connections == 1
-    monkeypatch.setenv("HTTPS_PROXY", http.url("http"))
-    await echo_through(f"{wss_server}/echo", ssl=client_ssl)
-    assert (socks.connections, http.connections) == (1, 1)
-
-
-async def test_bad_proxy_values_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    for value, hint in [
-        ("ftp://h:1", "socks5h://"),
-        ("http://:8080", "no host"),
-        ("a b", "spaces"),
-    ]:
-        with pytest.raises(ConfigError, match=hint) as info:
-            omniws.WebSocketConfig("ws://127.0.0.1/", proxy=value)
-        assert info.value.field == "proxy"
-    monkeypatch.setenv("HTTP_PROXY", "gopher://127.0.0.1:70")
-    with pytest.raises(ConfigError, match="HTTP_PROXY") as config_info:
-        await echo_through("ws://127.0.0.1:9/")
-    assert config_info.value.recoverable is False

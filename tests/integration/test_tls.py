@@ -6,7 +6,9 @@ self-signed one made here), so that the server side can record the SNI it saw.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import gc
 import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +26,8 @@ from websockets.asyncio.server import ServerConnection, serve
 import omniws
 from omniws import ConnectionFailed
 
-from .support import recv
+from .conftest import RawServerFactory
+from .support import RawServer, recv
 
 
 async def _echo(ws: ServerConnection) -> None:
@@ -146,3 +149,49 @@ async def test_tls_to_a_plain_server_fails_cleanly(py_server: str) -> None:
     port = py_server.rsplit(":", 1)[1]
     with pytest.raises(ConnectionFailed):
         await omniws.connect(f"wss://127.0.0.1:{port}/echo", connect_timeout=5)
+
+
+async def test_stalled_tls_handshake_is_named(raw_server: RawServerFactory) -> None:
+    """A wss:// URL pointed at a server that never answers TLS: the stage, not the server."""
+    silent = await raw_server(RawServer.silent)
+    with pytest.raises(omniws.WebSocketTimeout) as info:
+        await omniws.connect(f"wss://127.0.0.1:{silent.port}/", connect_timeout=0.5)
+    message = str(info.value)
+    assert f"stalled waiting for the TLS handshake with 127.0.0.1:{silent.port};" in message
+    assert "does it speak TLS on this port (wss://)?" in message
+    assert silent.requests and silent.requests[0].startswith(b"\x16\x03")  # a ClientHello
+
+
+async def test_plain_server_behind_wss_fails_the_tls_handshake(
+    raw_server: RawServerFactory,
+) -> None:
+    async def http_answer(_s: RawServer, reader: asyncio.StreamReader, writer: object) -> None:
+        await reader.read(100)
+        assert isinstance(writer, asyncio.StreamWriter)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    server = await raw_server(http_answer)
+    with pytest.raises(ConnectionFailed, match=f"TLS handshake with 127.0.0.1:{server.port}"):
+        await omniws.connect(f"wss://127.0.0.1:{server.port}/", connect_timeout=5)
+
+
+async def test_refused_certificate_leaves_no_unretrieved_error(
+    tls_ca: trustme.CA, client_ssl: ssl.SSLContext
+) -> None:
+    """The opening's own future must not hold a second, never retrieved copy of the error."""
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context["message"]))
+    try:
+        async with tls_server(server_context(tls_ca, "other.example")) as port:
+            for _ in range(3):
+                with pytest.raises(ConnectionFailed, match="certificate"):
+                    await omniws.connect(f"wss://localhost:{port}/", ssl=client_ssl)
+                for _ in range(3):
+                    await asyncio.sleep(0.01)
+                gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert not [message for message in seen if "never retrieved" in message]

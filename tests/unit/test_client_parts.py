@@ -220,3 +220,128 @@ def test_closed_client_reports_how_it_ended() -> None:
             await client.send("x")
 
     run(main())
+
+
+# ------------------------------------------------------------------ heartbeat replies
+def test_heartbeat_reply_value_is_not_delivered() -> None:
+    async def main() -> None:
+        server = FakeServer()
+        client = make(server, heartbeat_reply="ok")
+        await client.connect()
+        server.current.push("ok", "a", b"ok", "ok", "b")
+        assert [await client.recv() for _ in range(3)] == ["a", b"ok", "b"]  # type matters
+        assert client.stats.messages_in == 3
+        await client.close()
+
+    run(main())
+
+
+def test_heartbeat_reply_predicate_on_every_path() -> None:
+    async def main() -> None:
+        import json
+
+        def is_pong(message: str | bytes) -> bool:
+            return bool(json.loads(message).get("type") == "pong")
+
+        server = FakeServer()
+        client = make(server, heartbeat_reply=is_pong, max_queue=2)  # backpressure path too
+        await client.connect()
+        pong, data = '{"type": "pong"}', [f'{{"n": {i}}}' for i in range(6)]
+        server.current.push(pong, data[0], pong, data[1], data[2], pong, *data[3:], pong)
+        assert [await client.recv() for _ in range(6)] == data
+        await client.close()
+
+        seen: list[object] = []
+        server = FakeServer()
+        client = make(server, heartbeat_reply=is_pong)
+        client.on_message(seen.append)  # the handler path
+        await client.connect()
+        server.current.push(pong, data[0], pong)
+        assert seen == [data[0]]
+        await client.close()
+
+    run(main())
+
+
+def test_a_raising_heartbeat_reply_predicate_is_reported_and_the_message_kept() -> None:
+    async def main() -> None:
+        errors: list[object] = []
+        server = FakeServer()
+        client = make(server, heartbeat_reply=lambda message: 1 / 0)
+        client.on_error(errors.append)
+        await client.connect()
+        server.current.push("x")
+        assert await client.recv() == "x"
+        assert len(errors) == 1 and "heartbeat_reply" in str(errors[0])
+        await client.close()
+
+    run(main())
+
+
+def test_heartbeat_with_message_and_reply_keeps_a_live_connection() -> None:
+    async def main() -> None:
+        server = FakeServer()
+        server.on_receive = lambda conn, data: conn.push("pong") if data == "ping" else None
+        client = make(
+            server, heartbeat_interval=1, heartbeat_timeout=0.5, heartbeat_message="ping",
+            heartbeat_reply="pong",
+        )
+        await client.connect()
+        await asyncio.sleep(10)  # ten heartbeats
+        assert isinstance(client.state, Connected) and len(server.connections) == 1
+        assert sum(1 for _, data in server.inbox if data == "ping") >= 5
+        server.current.push("data")
+        assert await client.recv() == "data"  # no "pong" before it
+        await client.close()
+
+    run(main())
+
+
+def test_heartbeat_reply_is_validated() -> None:
+    with pytest.raises(ConfigError, match="heartbeat_reply"):
+        WebSocketConfig("ws://x/", heartbeat_reply=5)  # type: ignore[arg-type]
+    assert WebSocketConfig("ws://x/", heartbeat_reply=bytearray(b"p")).heartbeat_reply == b"p"
+
+
+# ------------------------------------------------------------------ constructor and arguments
+def test_client_constructor_refuses_wrong_types() -> None:
+    with pytest.raises(TypeError, match="handlers"):
+        WebSocketClient("ws://x/", handlers=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="on_open"):
+        from omniws import EventHandlers
+
+        WebSocketClient("ws://x/", handlers=EventHandlers(on_open=5))  # type: ignore[arg-type]
+    for name in ("should_retry", "open_connection"):
+        with pytest.raises(TypeError, match=name):
+            WebSocketClient("ws://x/", **{name: "nope"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="rng"):
+        WebSocketClient("ws://x/", rng=42)  # type: ignore[arg-type]
+
+
+def test_wait_connected_checks_its_timeout() -> None:
+    async def main() -> None:
+        client = make(FakeServer())
+        await client.connect()
+        for bad in (1j, -1, float("nan"), "1"):
+            with pytest.raises(ValueError, match="timeout"):
+                await client.wait_connected(bad)  # type: ignore[arg-type]
+        await client.wait_connected(0)
+        await client.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("protocols", [None, 5, 1.5, b"", b"chat", "chat"])
+def test_protocols_must_be_a_list_of_names(protocols: object) -> None:
+    with pytest.raises(ConfigError, match="protocols"):
+        WebSocketConfig("ws://x/", protocols=protocols)  # type: ignore[arg-type]
+
+
+def test_boolean_fields_are_booleans() -> None:
+    from omniws import CompressionConfig
+
+    with pytest.raises(ConfigError, match="retry_on_normal_close"):
+        ReconnectConfig(retry_on_normal_close="yes")  # type: ignore[arg-type]
+    for flag in ("client_no_context_takeover", "server_no_context_takeover"):
+        with pytest.raises(ConfigError, match=flag):
+            CompressionConfig(**{flag: 1})  # type: ignore[arg-type]

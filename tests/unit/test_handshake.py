@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omniws.config import parse_url
 from omniws.errors import ConnectionFailed, HandshakeRejected, ProtocolError
 from omniws.protocol.handshake import (
     MAX_RESPONSE_HEAD,
     ResponseReader,
     accept_key,
     build_request,
+    new_key,
     validate_response,
 )
 
@@ -22,8 +26,11 @@ def test_accept_key_matches_rfc_example() -> None:
 
 
 def test_request_carries_everything() -> None:
-    request, key = build_request(
-        parse_url("ws://example.org:8080/feed?x=1"),
+    key = new_key()
+    request = build_request(
+        "/feed?x=1",
+        "example.org:8080",
+        key,
         headers={"Authorization": "Bearer t"},
         protocols=["v2", "v1"],
         extensions="permessage-deflate",
@@ -48,18 +55,35 @@ def test_request_carries_everything() -> None:
 
 
 def test_keys_are_random() -> None:
-    endpoint = parse_url("ws://h/")
-    assert len({build_request(endpoint)[1] for _ in range(50)}) == 50
+    keys = {new_key() for _ in range(50)}
+    assert len(keys) == 50
+    assert all(len(base64.b64decode(key, validate=True)) == 16 for key in keys)
 
 
 def test_user_agent_header_overrides_default() -> None:
-    request, _ = build_request(parse_url("ws://h/"), headers={"user-agent": "mine"}, user_agent="d")
+    request = build_request("/", "h", "k", headers={"user-agent": "mine"}, user_agent="d")
     assert b"User-Agent: d" not in request and b"user-agent: mine" in request
 
 
-def test_ipv6_host_header() -> None:
-    request, _ = build_request(parse_url("wss://[::1]:9443/"))
-    assert b"Host: [::1]:9443\r\n" in request
+def test_request_is_built_from_plain_values() -> None:
+    request = build_request("/a?b", "[::1]:9443", "k")
+    assert request.startswith(b"GET /a?b HTTP/1.1\r\nHost: [::1]:9443\r\n")
+    assert b"Sec-WebSocket-Protocol" not in request and b"Origin" not in request
+
+
+def test_accept_key_works_when_sha1_is_refused_for_security(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FIPS builds refuse SHA-1 unless the caller says it is not for security."""
+    real_sha1 = hashlib.sha1
+
+    def fips_sha1(data: bytes = b"", **kwargs: bool) -> Any:
+        if kwargs.get("usedforsecurity", True):
+            raise ValueError("[digital envelope routines] unsupported (FIPS)")
+        return real_sha1(data, usedforsecurity=False)
+
+    monkeypatch.setattr(hashlib, "sha1", fips_sha1)
+    assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
 def response(key: str, *extra: str, status: str = "101 Switching Protocols") -> bytes:

@@ -10,7 +10,6 @@ import base64
 
 import pytest
 
-from omniws.config import parse_url
 from omniws.errors import ConnectionFailed, HandshakeRejected, ProtocolError
 from omniws.protocol.handshake import (
     MAX_HEADERS,
@@ -18,7 +17,7 @@ from omniws.protocol.handshake import (
     Response,
     ResponseReader,
     accept_key,
-    build_request,
+    new_key,
     redirect_url,
     validate_response,
 )
@@ -31,8 +30,9 @@ def parse(head: str) -> Response:
 
 
 def test_key_is_16_random_bytes() -> None:
-    _, key = build_request(parse_url("ws://h/"))
-    assert len(base64.b64decode(key, validate=True)) == 16
+    keys = {new_key() for _ in range(50)}
+    assert len(keys) == 50
+    assert all(len(base64.b64decode(key, validate=True)) == 16 for key in keys)
 
 
 def test_reason_phrase_and_header_values() -> None:
@@ -229,7 +229,7 @@ def test_unusable_redirects_are_explained(response: Response, url: str, message:
 def test_invalid_location_names_the_location_field() -> None:
     with pytest.raises(ConnectionFailed) as info:
         redirect_url(redirect("ws://b:99999/"), "ws://a/")
-    assert "(Location: has an invalid port: 'ws://b:99999/')" in str(info.value)
+    assert "(Location: has an invalid port" in str(info.value)
     assert info.value.recoverable is False
 
 

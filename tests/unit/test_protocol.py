@@ -201,3 +201,72 @@ def test_send_dispatches_on_type_and_names_the_fix_for_others() -> None:
     assert peer.sent_frames() == [(0x81, b"text"), (0x82, b"bin")]
     with pytest.raises(TypeError, match=r"json\.dumps"):
         peer.protocol.send({"not": "serialized"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("4001", TypeError), (True, TypeError), (70000, ValueError), (-1, ValueError)],
+)
+def test_bad_close_codes_are_refused_before_anything_is_sent(code: object, error: type) -> None:
+    peer = Peer()
+    with pytest.raises(error, match="close code"):
+        peer.protocol.send_close(code, "")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="reason must be a str"):
+        peer.protocol.send_close(1000, b"bytes")  # type: ignore[arg-type]
+    assert peer.sent_frames() == [] and peer.protocol.close_sent is None
+    peer.protocol.send_close(1000, "ok")  # still possible
+    assert peer.sent_frames() == [(0x80 | OP_CLOSE, (1000).to_bytes(2, "big") + b"ok")]
+
+
+@pytest.mark.parametrize("payload", ["abc", 7, None, b"p" * 126])
+def test_bad_ping_payloads_are_refused(payload: object) -> None:
+    peer = Peer()
+    error = ValueError if isinstance(payload, bytes) else TypeError
+    with pytest.raises(error, match="ping or pong payload"):
+        peer.protocol.send_ping(payload)  # type: ignore[arg-type]
+    assert peer.sent_frames() == []
+
+
+def test_frame_budget_splits_a_read_and_keeps_the_order() -> None:
+    peer = Peer(frame_budget=3)
+    wire = b"".join(frame(OP_TEXT, str(i).encode()) for i in range(8))
+    wire += frame(OP_PING, b"p") + frame(OP_CLOSE, (1000).to_bytes(2, "big"))
+    assert peer.protocol.receive_data(wire) is True
+    assert peer.messages == ["0", "1", "2"]
+    assert peer.protocol.receive_data(b"") is True
+    assert peer.messages == ["0", "1", "2", "3", "4", "5"]
+    # new bytes while a rest is pending go after it
+    assert peer.protocol.receive_data(frame(OP_TEXT, b"late")) is True
+    assert peer.messages[6:] == ["6", "7"]
+    assert peer.protocol.receive_data(b"") is False  # the close frame ends the input
+    assert peer.messages[6:] == ["6", "7"] and peer.closes == [CloseFrame(1000, "")]
+    assert [op for op, _ in peer.sent_frames()] == [0x80 | OP_PONG, 0x80 | OP_CLOSE]
+
+
+def test_without_a_budget_one_call_parses_everything() -> None:
+    peer = Peer()
+    wire = b"".join(frame(OP_BINARY, b"x") for _ in range(5000))
+    assert peer.protocol.receive_data(wire) is False
+    assert len(peer.messages) == 5000
+
+
+@pytest.mark.parametrize("budget", [0, -1, 1.5, "3"])
+def test_frame_budget_must_be_a_positive_int(budget: object) -> None:
+    with pytest.raises(ValueError, match="frame_budget"):
+        Peer(frame_budget=budget)
+
+
+def test_text_with_a_lone_surrogate_is_a_clear_value_error() -> None:
+    from omniws.protocol.connection import WebSocketProtocol
+
+    sent: list[bytes] = []
+    protocol = WebSocketProtocol(sent.append)
+    for call in (protocol.send, protocol.send_text):
+        with pytest.raises(ValueError, match="lone surrogate") as info:
+            call("ok \ud800")
+        assert not isinstance(info.value, UnicodeError)
+    with pytest.raises(ValueError, match="close reason is not valid Unicode"):
+        protocol.send_close(1000, "\udfff")
+    assert sent == []  # nothing went out
+    protocol.send("fine")
+    assert len(sent) == 1

@@ -34,27 +34,9 @@ def imported_modules(path: Path) -> set[str]:
 
 
 SOURCES = sorted(PROTOCOL.glob("*.py"))
-# handshake.py still imports omniws.config (Endpoint, parse_url): its owner moves that out.
-# strict: this fails as soon as handshake.py is fixed, so the mark is removed with the fix.
-KNOWN_VIOLATIONS = {"handshake.py"}
-LAYERED = [
-    pytest.param(
-        path,
-        id=path.name,
-        marks=pytest.mark.xfail(strict=True, reason="imports omniws.config (issue 12 item 6)")
-        if path.name in KNOWN_VIOLATIONS
-        else (),
-    )
-    for path in SOURCES
-]
 
 
-def test_the_resolver_sees_relative_imports() -> None:
-    names = imported_modules(PROTOCOL / "deflate.py")
-    assert "omniws.errors" in names and "omniws.protocol.deflate_codec" in names
-
-
-@pytest.mark.parametrize("path", LAYERED)
+@pytest.mark.parametrize("path", SOURCES, ids=[p.name for p in SOURCES])
 def test_protocol_imports_only_protocol_messages_and_errors(path: Path) -> None:
     for name in imported_modules(path):
         top = name.split(".")[0]

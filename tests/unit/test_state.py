@@ -63,3 +63,36 @@ def test_reconnecting_fields() -> None:
     state = Reconnecting(attempt=3, next_retry=50.0, delay=2.0, cause=CloseFrame(1012))
     assert state.attempt == 3 and state.next_retry == 50.0 and state.delay == 2.0
     assert state.cause == CloseFrame(1012)
+
+
+@pytest.mark.parametrize(
+    ("state", "text"),
+    [
+        (Disconnected(), "Disconnected"),
+        (Connecting(), "Connecting"),
+        (Connecting(2), "Connecting(attempt 2)"),
+        (Connected(), "Connected"),
+        (
+            Reconnecting(1, 354.7432943371915, 0.5086876391915194, CloseFrame(1006)),
+            "Reconnecting(attempt 1, retry in 0.51 s, after close 1006)",
+        ),
+        (
+            Reconnecting(3, 10.0, 2.0, ConnectionFailed("refused")),
+            "Reconnecting(attempt 3, retry in 2.00 s, after ConnectionFailed)",
+        ),
+        (Reconnecting(1, 10.0), "Reconnecting(attempt 1, retry in 0.00 s)"),
+        (
+            Failed(ConnectionFailed("refused"), False),
+            "Failed(ConnectionFailed: refused; final)",
+        ),
+        (Failed(ConnectionFailed("x"), True), "Failed(ConnectionFailed: x; recoverable)"),
+        (Closing(), "Closing"),
+    ],
+)
+def test_states_read_well(state: ConnectionState, text: str) -> None:
+    assert repr(state) == text and str(state) == text
+
+
+def test_readable_repr_keeps_the_exact_fields() -> None:
+    state = Reconnecting(1, 354.7432943371915, 0.5086876391915194)
+    assert state.next_retry == 354.7432943371915 and state.delay == 0.5086876391915194

@@ -243,6 +243,30 @@ async def test_close_codes_the_browser_refuses(env: Env) -> None:
         assert await within(ws.recv()) == "still open"
 
 
+@case()
+async def test_close_refuses_bad_codes_before_anything_changes(env: Env) -> None:
+    async with omniws.connect(f"{env['echo']}/echo") as ws:
+        error = await expect(TypeError, ws.close("4001"))  # type: ignore[arg-type]
+        assert "must be an int" in str(error)
+        for code in (70000, -1):
+            error = await expect(ValueError, ws.close(code))
+            assert f"close code {code} cannot be sent" in str(error)
+        assert not ws.closed
+        await ws.send("still open")
+        assert await within(ws.recv()) == "still open"
+
+
+@case()
+async def test_a_second_concurrent_recv_fails_alone(env: Env) -> None:
+    async with omniws.connect(f"{env['echo']}/echo") as ws:
+        first = asyncio.ensure_future(ws.recv())
+        await asyncio.sleep(0.05)
+        error = await expect(RuntimeError, ws.recv())
+        assert "already waiting in another task" in str(error)
+        await ws.send("to the first reader")
+        assert await within(first) == "to the first reader"
+
+
 # ---- failures ----------------------------------------------------------------------------
 @case()
 async def test_refused_connection(env: Env) -> None:

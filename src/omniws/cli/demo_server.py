@@ -253,7 +253,7 @@ async def chaos(
     drop every connection without a close frame; sometimes go away for one to three seconds
     (less with a shorter interval) and come back on the same port. Rounds without a
     connection are skipped. ``report(text)`` tells what happened to ``name``."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 - chaos timing, not security
     for _ in range(rounds):
         await asyncio.sleep(interval * rng.uniform(0.5, 1.5))
         if not server.connection_count:

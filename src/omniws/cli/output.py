@@ -10,9 +10,9 @@ import sys
 import time
 from typing import TextIO
 
-from .. import CloseFrame, Message
+from .. import CloseFrame, ConnectionClosed, Message, Reconnecting
 
-__all__ = ["Output", "use_colour"]
+__all__ = ["Output", "reconnect_reason", "use_colour"]
 
 _RESET = "\x1b[0m"
 STYLES = {
@@ -33,6 +33,39 @@ def use_colour(stream: TextIO, choice: str = "auto") -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _closed_by(code: int, frame: CloseFrame | None) -> str:
+    if code == 1006:
+        return "dropped without a close frame"
+    return f"closed by the server with {frame or code}"
+
+
+def reconnect_reason(state: Reconnecting, uptime: float | None, reset_after: float) -> str:
+    """The status line of a :class:`~omniws.Reconnecting` state, saying why it happened.
+
+    ``uptime`` is how long the connection that just ended was up (None: the attempt to
+    connect failed). A retry after a short-lived connection is not attempt 1 again: the
+    backoff only starts over once a connection stays up ``reset_after`` seconds, which the
+    line says, lest it read like a failed connection.
+    """
+    cause = state.cause
+    if uptime is None:
+        why = f"could not connect: {cause}" if cause is not None else "could not connect"
+    else:
+        if isinstance(cause, CloseFrame):
+            what = _closed_by(cause.code, cause)
+        elif isinstance(cause, ConnectionClosed):
+            what = _closed_by(cause.code, None)
+        elif cause is not None:
+            what = f"lost ({cause})"
+        else:
+            what = "lost"
+        why = f"connection {what} after {uptime:.1f} s"
+    attempt = f"attempt {state.attempt}"
+    if uptime is not None and state.attempt > 1:
+        attempt += f"; the delay grows until a connection stays up {reset_after:g} s"
+    return f"{why}: reconnecting in {state.delay:.1f} s ({attempt})"
 
 
 def _now() -> str:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import (
-    CloseFrame,
     Closing,
     ConfigError,
     Connected,
@@ -29,7 +28,7 @@ from .. import (
     WebSocketError,
 )
 from .input import isatty, stdin_lines
-from .output import Output
+from .output import Output, reconnect_reason
 from .signals import catch_signals
 
 __all__ = [
@@ -66,6 +65,7 @@ class Session:
     _client: WebSocketClient | None = field(default=None, init=False)
     _connected_once: bool = field(default=False, init=False)
     _error_shown: bool = field(default=False, init=False)
+    _connected_at: float | None = field(default=None, init=False)  # loop time; None: down
 
     # --- the client's hooks ------------------------------------------------------------
     def _should_retry(self, cause: object) -> bool | None:
@@ -80,6 +80,7 @@ class Session:
             out.status(f"connecting to {url}{attempt}")
         elif isinstance(state, Connected):
             self._connected_once = True
+            self._connected_at = asyncio.get_running_loop().time()
             subprotocol = self._client.subprotocol if self._client else None
             proto = f" (subprotocol {subprotocol})" if subprotocol else ""
             out.status(f"connected to {url}{proto}")
@@ -87,11 +88,13 @@ class Session:
                 out.status(self.hint)
                 self.hint = None
         elif isinstance(state, Reconnecting):
-            cause = state.cause
-            why = "" if cause is None or isinstance(cause, CloseFrame) else f": {cause}"
-            out.status(
-                f"reconnecting in {state.delay:.1f} s (attempt {state.attempt}){why}", "warn"
-            )
+            uptime = None
+            if self._connected_at is not None:
+                uptime = asyncio.get_running_loop().time() - self._connected_at
+                self._connected_at = None
+            reconnect = self.config.reconnect
+            reset_after = reconnect.reset_after if reconnect is not None else 0.0
+            out.status(reconnect_reason(state, uptime, reset_after), "warn")
         elif isinstance(state, Failed):
             self._error_shown = True
             out.error(str(state.error))

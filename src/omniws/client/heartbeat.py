@@ -13,6 +13,7 @@ __all__ = ["heartbeat"]
 
 logger = logging.getLogger("omniws.client")
 _warned_no_ping = False  # the "no heartbeat_message where ping() is unsupported" warning
+_CLOCK_SLACK = 1e-6  # seconds: a silence this close to the interval has lasted it
 
 
 async def heartbeat(
@@ -32,9 +33,9 @@ async def heartbeat(
     loop = asyncio.get_running_loop()
     try:
         while conn.close_code is None:
-            idle = loop.time() - conn.last_received
-            if idle < interval:
-                await asyncio.sleep(interval - idle)
+            remaining = interval - (loop.time() - conn.last_received)
+            if remaining > _CLOCK_SLACK:  # a float remainder below it would wake up at once
+                await asyncio.sleep(remaining)
                 continue
             if behind(conn):
                 await asyncio.sleep(interval)

@@ -7,6 +7,9 @@ then read through its own ``recv()`` until it has ended and is drained, and conn
 opened meanwhile queue behind it, so the order is kept. While the reader is behind like that,
 silence on the connection is expected and is not taken for a dead peer.
 
+Heartbeat replies (``config.heartbeat_reply``) are dropped here: the connection already
+counted them as signs of life.
+
 Several tasks may read at once: each message goes to exactly one of them, in order of
 arrival; while one reads from a connection's own queue, the others wait their turn.
 """
@@ -31,23 +34,31 @@ class Inbox:
     """Received messages of every connection of one client, in order; counts them too."""
 
     def __init__(
-        self, max_queue: int, events: Dispatcher, counters: Counters, notify: Callable[[], None]
+        self,
+        max_queue: int,
+        events: Dispatcher,
+        counters: Counters,
+        notify: Callable[[], None],
+        heartbeat_reply: str | bytes | Callable[[Message], bool] | None = None,
     ) -> None:
         self.messages: deque[Message] = deque()
         self.sources: deque[Connection] = deque()  # detached connections holding messages
         self.reading: Connection | None = None  # the source a reader is waiting on
         self._counters = counters
+        self._is_reply = _reply_filter(heartbeat_reply, events)
         self._limit = max_queue
         self._events = events
         self._notify = notify
 
     def attach(self, conn: Connection) -> None:
         """Install the message callback of a new connection."""
-        events, counters = self._events, self._counters
+        events, counters, is_reply = self._events, self._counters, self._is_reply
         if events.handles("on_message") and not events.has_async("on_message"):
             handlers = events.handlers("on_message")
 
             def deliver(message: Message) -> None:
+                if is_reply is not None and is_reply(message):
+                    return
                 counters.messages_in += 1
                 counters.bytes_in += payload_size(message)
                 for handler in handlers:
@@ -64,6 +75,8 @@ class Inbox:
         messages, limit, notify = self.messages, self._limit, self._notify
 
         def enqueue(message: Message) -> None:
+            if is_reply is not None and is_reply(message):
+                return
             counters.messages_in += 1
             counters.bytes_in += payload_size(message)
             messages.append(message)
@@ -117,9 +130,32 @@ class Inbox:
                 finally:
                     self.reading = None
                     self._notify()  # another reader may take its turn
+                if self._is_reply is not None and self._is_reply(message):
+                    continue
                 self._counters.messages_in += 1
                 self._counters.bytes_in += payload_size(message)
                 return message
             if not self.sources:
                 raise_if_stopped()
             await changed()
+
+
+def _reply_filter(
+    reply: str | bytes | Callable[[Message], bool] | None, events: Dispatcher
+) -> Callable[[Message], bool] | None:
+    """``config.heartbeat_reply`` as a test of a message (None: no test). A predicate that
+    raises is reported like a handler, and the message is delivered."""
+    if reply is None:
+        return None
+    if isinstance(reply, (str, bytes)):
+        return lambda message: message == reply
+    predicate = reply
+
+    def matches(message: Message) -> bool:
+        try:
+            return bool(predicate(message))
+        except Exception as exc:
+            events.report(HandlerError("heartbeat_reply", predicate, exc))
+            return False
+
+    return matches

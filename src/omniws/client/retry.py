@@ -75,7 +75,7 @@ class Backoff:
 
     def __init__(self, config: ReconnectConfig, rng: random.Random | None = None) -> None:
         self.config = config
-        self.rng = rng if rng is not None else random.Random()
+        self.rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter
         self.attempt = 0
         """Retries made in the current sequence (0 before the first retry)."""
 

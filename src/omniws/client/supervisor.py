@@ -61,8 +61,13 @@ class Supervisor:
         opener: OpenConnection,
         retry_hook: RetryHook | None,
         rng: random.Random | None,
+        *,
+        opener_times_out: bool = False,
     ) -> None:
         self.config = config
+        # the platform's opener applies connect_timeout itself and names the stage that
+        # stalled; an injected one is bounded here
+        self._timeout = None if opener_times_out else config.connect_timeout
         self._lifecycle, self._link, self._inbox, self._events, self._counters = parts
         self._opener = opener
         self._retry_hook = retry_hook
@@ -118,7 +123,7 @@ class Supervisor:
             self._lifecycle.notify()
 
     async def _attempt(self) -> RetryCause:
-        timeout = self.config.connect_timeout
+        timeout = self._timeout
         try:
             if timeout is None:
                 conn = await self._opener(self.config)

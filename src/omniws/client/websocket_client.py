@@ -21,12 +21,13 @@ from typing import TypeVar
 
 from .._platform import BROWSER
 from .._platform import open_connection as platform_open_connection
+from .._validate import Duration, seconds
 from ..closecodes import check_close
 from ..config import WebSocketConfig
-from ..errors import ConfigError, ConnectionClosed, HandlerError
+from ..errors import ConfigError, ConnectionClosed
 from ..messages import Data, Message
 from ..state import Closing, ConnectionState, Disconnected
-from .contract import Connection, OpenConnection
+from .contract import OpenConnection
 from .events import Dispatcher, EventHandlers
 from .inbox import Inbox
 from .lifecycle import Lifecycle
@@ -35,7 +36,7 @@ from .retry import RetryHook
 from .stats import ClientStats, Counters
 from .supervisor import Parts, Supervisor
 
-__all__ = ["ClientStats", "Connection", "EventHandlers", "HandlerError", "WebSocketClient"]
+__all__ = ["WebSocketClient"]
 
 H = TypeVar("H", bound=Callable[..., object])
 
@@ -59,6 +60,10 @@ class WebSocketClient:
         open_connection: OpenConnection | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        """Configure the client; nothing connects until ``connect()`` or ``async with``.
+
+        Raises ConfigError for an invalid URL or config, TypeError for handlers or hooks
+        that are not functions."""
         if isinstance(config, str):
             config = WebSocketConfig(url=config)
         elif not isinstance(config, WebSocketConfig):
@@ -66,17 +71,28 @@ class WebSocketClient:
                 "config",
                 f"must be a WebSocketConfig or a ws:// / wss:// URL string, got {config!r}",
             )
-        if should_retry is not None and not callable(should_retry):
-            raise TypeError(f"should_retry must be a function, got {should_retry!r}")
+        for name, value in (("should_retry", should_retry), ("open_connection", open_connection)):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be a function, got {value!r}")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random, got {rng!r}")
         self.config = config
         self._events = Dispatcher(handlers)
         self._lifecycle = Lifecycle(config.url, self._state_changed)
         self._link = Link(self._lifecycle)
         self._counters = Counters()
-        self._inbox = Inbox(config.max_queue, self._events, self._counters, self._lifecycle.notify)
+        self._inbox = Inbox(
+            config.max_queue,
+            self._events,
+            self._counters,
+            self._lifecycle.notify,
+            config.heartbeat_reply,
+        )
         parts = Parts(self._lifecycle, self._link, self._inbox, self._events, self._counters)
         opener = open_connection or platform_open_connection
-        self._supervisor = Supervisor(config, parts, opener, should_retry, rng)
+        self._supervisor = Supervisor(
+            config, parts, opener, should_retry, rng, opener_times_out=open_connection is None
+        )
         self._close_waiter: asyncio.Future[None] | None = None
 
     def _state_changed(self, state: ConnectionState) -> None:
@@ -151,12 +167,13 @@ class WebSocketClient:
             self._supervisor.start()
         await self._link.wait_opened(None, "connect")
 
-    async def wait_connected(self, timeout: float | None = None) -> None:
+    async def wait_connected(self, timeout: Duration | None = None) -> None:
         """Wait until the client is connected and ``on_open`` has run (as ``connect()``).
 
         Raises WebSocketTimeout after ``timeout`` seconds, the error of a ``Failed`` client,
         or ConnectionClosed on a closed (or never started) client."""
-        await self._link.wait_opened(timeout, "wait_connected")
+        limit = seconds("timeout", timeout, allow_none=True, allow_zero=True)
+        await self._link.wait_opened(limit, "wait_connected")
 
     async def send(self, data: Data) -> None:
         """Send a message: ``str`` as text, bytes-like as binary.

@@ -1,7 +1,10 @@
 """The CPython platform: asyncio transports, TLS, and the opening handshake.
 
-``opening`` connects (TCP, TLS, HTTP upgrade) and hands the transport to a ``Connection``,
-which drives the sans-I/O core for the rest of the connection's life.
+``opening`` connects and hands the transport to a ``Connection``, which drives the sans-I/O
+core for the rest of the connection's life. The opening uses ``tcp`` (one TCP + TLS opener
+for servers and proxies, and the stage tracker behind connect-timeout messages),
+``proxy_env`` (which proxy, NO_PROXY), ``proxy`` (HTTP CONNECT), ``socks`` (SOCKS5) and
+``tunnel`` (the byte stream to a proxy while it sets up the tunnel).
 """
 
 from .connection import Connection

@@ -8,26 +8,23 @@ into a bounded queue that ``recv()`` reads without a task switch when it is not 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .._connection_base import ConnectionBase
-from ..config import WebSocketConfig, as_seconds
-from ..errors import (
-    ConnectionClosed,
-    ProtocolError,
-    WebSocketError,
-)
+from .._connection_base import CLOSED, OPEN, ConnectionBase
+from ..config import WebSocketConfig
+from ..errors import ProtocolError
 from ..messages import CloseFrame, Data, Message
-from ..protocol.connection import WebSocketProtocol
+from ..protocol.connection import WebSocketProtocol, check_control_payload
 
 if TYPE_CHECKING:
     from ..protocol.deflate import PerMessageDeflate
 
 __all__ = ["Connection"]
 
-_OPEN, _CLOSING, _CLOSED = 1, 2, 3
+FRAME_BUDGET = 512
+"""Frames parsed per step of the event loop: a flood of tiny frames (a 256 KiB read holds
+131,072 pings) is handled over many steps, so other tasks run within a few ms."""
 MessageHandler = Callable[[Message], object]
 
 
@@ -43,8 +40,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
         response_headers: dict[str, str],
         deflate: PerMessageDeflate | None,
     ) -> None:
-        self.config = config
-        self._loop = loop
+        self._init_base(config, loop, OPEN)
         self._transport = transport
         self._protocol = WebSocketProtocol(
             transport.write,
@@ -53,54 +49,74 @@ class Connection(ConnectionBase, asyncio.Protocol):
             on_message=self._enqueue,
             on_pong=self._on_pong,
             on_close=self._on_close_frame,
+            frame_budget=FRAME_BUDGET,
         )
         transport.set_write_buffer_limits(high=config.write_limit)
-        self._closed: asyncio.Future[CloseFrame] = loop.create_future()
-        self._state = _OPEN
-        self._queue: deque[Message] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._reading_paused = False
+        self._queue_limit = config.max_queue
+        self._resume_at = config.max_queue >> 2
+        # reading is paused while the queue is full (_queue_paused) or while the rest of a
+        # read waits for the next loop step (_budget_paused)
+        self._budget_paused = False
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
         self._ping_counter = 0
-        self._close_timer: asyncio.TimerHandle | None = None
         self._time = loop.time
-        self._max_queue = config.max_queue
-        self.last_received = loop.time()
         self.subprotocol = subprotocol
         self.response_headers = response_headers
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        self.close_error: WebSocketError | None = None
 
     # ---- asyncio.Protocol callbacks -------------------------------------------------
     def data_received(self, data: bytes) -> None:
         self.last_received = self._time()
+        if self._feed(data):
+            # the frame budget is spent: the rest waits for the next loop step, unread
+            if not self._budget_paused:
+                self._budget_paused = True
+                self._loop.call_soon(self._go_on)
+            self._reading_changed()
+
+    def _go_on(self) -> None:
+        """Next loop step after a spent frame budget: parse the rest of the read, in order."""
+        if self._state == CLOSED:
+            return  # aborted; connection_lost parsed what had arrived
+        if self._feed(b""):
+            self._loop.call_soon(self._go_on)
+        else:
+            self._budget_paused = False
+            self._reading_changed()
+
+    def _feed(self, data: bytes) -> bool:
+        """Parse ``data``; True when bytes are left over for another step."""
         try:
-            self._protocol.receive_data(data)
+            return self._protocol.receive_data(data)
         except ProtocolError as exc:
             self.close_error = exc
             self.close_code, self.close_reason = exc.close_code, ""  # what we sent
-            self._state = _CLOSING
-            self._wake_reader()
-            self._start_close_timer()
+            self._end_input()
+            return False
+
+    def _reading_changed(self) -> None:
+        # asks the transport, not a flag of ours: the opening handshake pauses and resumes
+        # it too (it resumes when not reading_paused)
+        if self._state == CLOSED:
+            return
+        paused = self._queue_paused or self._budget_paused
+        if paused == self._transport.is_reading():
+            if paused:
+                self._transport.pause_reading()
+            else:
+                self._transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._state = _CLOSED
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-        if self.close_code is None:
-            self.close_code, self.close_reason = 1006, ""
-        frame = CloseFrame(self.close_code, self.close_reason or "")
+        if self._state != CLOSED:  # not aborted: what was read still counts, in order
+            while self._feed(b""):
+                pass
+        self._finish()
         for future, _ in self._pings.values():
             if not future.done():
                 future.set_exception(self._closed_error())
         self._pings.clear()
-        self._wake_reader()
         self._wake_writers()
-        if not self._closed.done():
-            self._closed.set_result(frame)
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -110,45 +126,10 @@ class Connection(ConnectionBase, asyncio.Protocol):
         self._wake_writers()
 
     # ---- receiving ------------------------------------------------------------------
-    def _enqueue(self, message: Message) -> None:
-        self._queue.append(message)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        if (
-            len(self._queue) >= self._max_queue
-            and not self._reading_paused
-            and self._state == _OPEN
-        ):
-            self._reading_paused = True
-            self._transport.pause_reading()
-
-    async def recv(self) -> Message:
-        """The next message: ``str`` for text, ``bytes`` for binary.
-
-        Raises :class:`ConnectionClosed` (or the protocol error that ended the connection)
-        once the connection is closed and every buffered message was read.
-        """
-        queue = self._queue
-        if not queue:
-            if self._state != _OPEN and (
-                self._state == _CLOSED
-                or self.close_error is not None
-                or self._protocol.close_received is not None
-            ):
-                raise self._closed_error()
-            try:
-                await self._new_waiter()
-            finally:
-                self._waiter = None
-            if not queue:
-                raise self._closed_error()
-        message = queue.popleft()
-        if self._reading_paused and len(queue) <= self.config.max_queue >> 2:
-            self._reading_paused = False
-            if self._state != _CLOSED:
-                self._transport.resume_reading()
-        return message
+    def _on_queue_full(self) -> None:
+        if self._state == OPEN:  # closing: read on, to reach the peer's close frame
+            self._queue_paused = True
+            self._reading_changed()
 
     def set_message_handler(self, handler: MessageHandler | None) -> None:
         """Deliver each message to ``handler(message)`` straight from the parser (None:
@@ -159,21 +140,19 @@ class Connection(ConnectionBase, asyncio.Protocol):
         while self._queue:
             handler(self._queue.popleft())
         self._protocol.on_message = handler
-        if self._reading_paused:
-            self._reading_paused = False
-            self._transport.resume_reading()
+        self._read_to_close()  # nothing is queued any more: read on
 
     async def send(self, message: Data) -> None:
         """Send ``str`` as a text message, ``bytes``-like as binary; waits while the
         transport's write buffer is above ``write_limit``."""
-        if self._state != _OPEN:
+        if self._state != OPEN:
             raise self._closed_error()
         self._protocol.send(message)
         if self._write_paused:
             waiter = self._loop.create_future()
             self._drain_waiters.append(waiter)
             await waiter
-            if self._state == _CLOSED:
+            if self._state == CLOSED:
                 raise self._closed_error()
 
     def send_nowait(self, message: Data) -> None:
@@ -183,7 +162,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
         what the peer has not read yet stays buffered in memory. Check ``write_paused`` (or
         use ``await send()`` where you can) when the peer may be slower than you.
         """
-        if self._state != _OPEN:
+        if self._state != OPEN:
             raise self._closed_error()
         self._protocol.send(message)
 
@@ -199,8 +178,15 @@ class Connection(ConnectionBase, asyncio.Protocol):
                 waiter.set_result(None)
 
     async def ping(self, data: bytes | None = None) -> float:
-        """Send a ping and return the round-trip time in seconds when its pong arrives."""
-        if self._state != _OPEN:
+        """Send a ping and return the round-trip time in seconds when its pong arrives.
+
+        ``data`` (bytes, at most 125) must differ from every ping still waiting for its pong;
+        by default a counter. TypeError or ValueError for another payload, before anything
+        is sent.
+        """
+        if data is not None:
+            data = check_control_payload(data)
+        if self._state != OPEN:
             raise self._closed_error()
         if data is None:
             self._ping_counter += 1
@@ -225,68 +211,29 @@ class Connection(ConnectionBase, asyncio.Protocol):
                 break
 
     # ---- closing --------------------------------------------------------------------
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with ``code`` and ``reason`` and wait for the handshake
-        (at most ``close_timeout``). Safe to call more than once."""
-        if self._state == _OPEN:
-            self._protocol.send_close(code, reason)
-            self._state = _CLOSING
-            self._start_close_timer()
-        if self._reading_paused and self._state != _CLOSED:
-            # the server's close frame sits behind the unread messages: read on to reach it
-            self._reading_paused = False
-            self._transport.resume_reading()
-        await asyncio.shield(self._closed)
+    def _send_close(self, code: int, reason: str) -> None:
+        self._protocol.send_close(code, reason)
+
+    def _read_to_close(self) -> None:
+        # the peer's close frame may sit behind the unread messages: read on to reach it
+        if self._queue_paused:
+            self._queue_paused = False
+            self._reading_changed()
 
     def abort(self) -> None:
         """Drop the connection at once, without a close handshake (close code 1006)."""
-        if self._state != _CLOSED:
+        if self._state != CLOSED:
             # closed now, not when connection_lost runs on the next loop step: a send() in
             # between must raise rather than write to a dead transport
-            if self.close_code is None:
-                self.close_code, self.close_reason = 1006, ""
-            self._state = _CLOSED
+            self._mark_closed()
             self._transport.abort()
-            self._wake_reader()
 
     def _on_close_frame(self, frame: CloseFrame) -> None:
         self.close_code, self.close_reason = frame.code, frame.reason
-        self._state = _CLOSING
-        self._wake_reader()
-        self._start_close_timer()
-
-    def _start_close_timer(self) -> None:
-        # the server closes TCP after the close handshake; don't wait for it forever
-        if self._close_timer is None and self._state != _CLOSED:
-            self._close_timer = self._loop.call_later(
-                as_seconds(self.config.close_timeout), self.abort
-            )
-
-    def _closed_error(self) -> WebSocketError:
-        if self.close_error is not None:
-            return self.close_error
-        frame = self._protocol.close_received
-        if frame is None and self._state == _CLOSED:
-            frame = CloseFrame(1006, "")
-        if frame is None:
-            sent = self._protocol.close_sent
-            return ConnectionClosed(
-                sent.code if sent else 1006,
-                sent.reason if sent else "",
-                detail="close() was called",
-            )
-        return ConnectionClosed(frame.code, frame.reason)
+        self._end_input()
 
     @property
     def reading_paused(self) -> bool:
-        """True while the queue is full and the transport has stopped reading."""
-        return self._reading_paused
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection has fully ended."""
-        return self._state == _CLOSED
-
-    def __repr__(self) -> str:
-        state = {_OPEN: "open", _CLOSING: "closing", _CLOSED: "closed"}[self._state]
-        return f"<omniws.Connection {self.config.url} {state}>"
+        """True while the transport has stopped reading: the queue is full, or the rest of
+        a long read waits for the next step of the event loop."""
+        return self._queue_paused or self._budget_paused

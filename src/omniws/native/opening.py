@@ -2,110 +2,88 @@
 
 The opening phase has its own asyncio.Protocol, so the per-message path in
 :class:`~omniws.native.connection.Connection` carries none of the handshake's state.
-Once the server answers 101, the transport is handed to the Connection. A proxy (see
-``proxy.py``) and redirects (301, 302, 303, 307, 308; at most ``max_redirects``) are
-handled here too, all within ``connect_timeout``.
+Once the server answers 101, the transport is handed to the Connection. A proxy
+(``proxy.py``) and redirects (decided by :mod:`omniws.protocol.redirects`) are handled
+here too, all within ``connect_timeout``; a timeout names the stage that stalled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import ssl
 import sys
 
-from ..config import Endpoint, WebSocketConfig, as_seconds, parse_url
-from ..errors import ConnectionFailed, HandshakeRejected, WebSocketError, WebSocketTimeout
+from ..config import WebSocketConfig, as_seconds
+from ..errors import ConnectionFailed, HandshakeRejected, WebSocketError
 from ..protocol import deflate as _deflate
 from ..protocol.handshake import (
-    REDIRECT_STATUSES,
     Response,
     ResponseReader,
     build_request,
-    redirect_url,
+    new_key,
     validate_response,
 )
+from ..protocol.redirects import Redirects
 from .connection import Connection
-from .proxy import open_tunnel, select_proxy
+from .proxy import open_tunnel
+from .proxy_env import select_proxy
+from .tcp import Peer, Progress, open_tcp, start_tls
+from .tunnel import authority
 
 __all__ = ["open_connection"]
 
 _MAX_ERROR_BODY = 2048
-_CREDENTIAL_HEADERS = frozenset(("authorization", "cookie"))
 
 
 async def open_connection(config: WebSocketConfig) -> Connection:
     """Open a connection: proxy, TCP, TLS, the handshake and any redirects, all within
-    ``connect_timeout``."""
+    ``connect_timeout``. A timeout raises WebSocketTimeout naming the stage that stalled
+    (and the proxy, without its password)."""
     timeout = None if config.connect_timeout is None else as_seconds(config.connect_timeout)
     current: list[_Opening] = []
+    progress = Progress()
     try:
-        return await asyncio.wait_for(_follow_redirects(config, current), timeout)
-    except asyncio.TimeoutError:
-        assert timeout is not None
-        url = current[-1].config.url if current else config.url
-        raise WebSocketTimeout(
-            "connect",
-            timeout,
-            hint=f"no complete handshake from {url}; is the server up and is this a "
-            "WebSocket endpoint? Raise connect_timeout for slow networks",
-        ) from None
+        return await asyncio.wait_for(_follow_redirects(config, current, progress), timeout)
+    except asyncio.TimeoutError as exc:
+        if timeout is None or isinstance(exc, WebSocketError):
+            raise  # not our deadline
+        raise progress.timeout_error(timeout) from None
     finally:
         for opening in current:
             opening.abort()
 
 
-async def _follow_redirects(config: WebSocketConfig, openings: list[_Opening]) -> Connection:
-    seen = {config.url}
-    for hop in range(config.max_redirects + 1):
-        opening = _Opening(config)
+async def _follow_redirects(
+    config: WebSocketConfig, openings: list[_Opening], progress: Progress
+) -> Connection:
+    redirects = Redirects(config.url, config.headers, config.max_redirects)
+    for _ in range(config.max_redirects + 1):
+        if redirects.followed:
+            config = dataclasses.replace(config, url=redirects.url, headers=redirects.headers)
+        opening = _Opening(config, progress)
         openings.append(opening)
         try:
             connection = await opening.run()
         except HandshakeRejected as exc:
-            response = opening.response
-            if exc.status not in REDIRECT_STATUSES or config.max_redirects == 0:
-                raise
-            assert response is not None
-            target = redirect_url(response, config.url)
-            if hop == config.max_redirects:
-                raise ConnectionFailed(
-                    f"too many redirects: {hop + 1} in a row, the last from {config.url} to "
-                    f"{target}; raise max_redirects if this is expected",
-                    recoverable=False,
-                ) from None
-            if target in seen:
-                raise ConnectionFailed(
-                    f"redirect loop: {config.url} redirected back to {target}",
-                    recoverable=False,
-                ) from None
-            seen.add(target)
-            opening.abort()
-            config = _redirected(config, target)
-            continue
-        openings.remove(opening)  # the Connection owns the transport now
-        return connection
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _origin(endpoint: Endpoint) -> tuple[bool, str, int]:
-    return endpoint.secure, endpoint.host.lower(), endpoint.port
-
-
-def _redirected(config: WebSocketConfig, url: str) -> WebSocketConfig:
-    """The config for the redirect's target; credentials stay behind on another origin."""
-    headers = dict(config.headers)
-    if _origin(parse_url(url)) != _origin(config.endpoint):
-        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
-    return dataclasses.replace(config, url=url, headers=headers)
+            rejection = exc
+        else:
+            openings.remove(opening)  # the Connection owns the transport now
+            return connection
+        if opening.response is None or not redirects.follow(opening.response):
+            raise rejection
+        opening.abort()
+    raise ConnectionFailed(  # pragma: no cover - Redirects.follow refuses the extra hop
+        f"too many redirects (max_redirects={config.max_redirects})", recoverable=False
+    )
 
 
 class _Opening(asyncio.Protocol):
     """Reads the server's answer to the upgrade request (and a rejection's body)."""
 
-    def __init__(self, config: WebSocketConfig) -> None:
+    def __init__(self, config: WebSocketConfig, progress: Progress) -> None:
         self.config = config
+        self._progress = progress
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._reader = ResponseReader()
@@ -113,24 +91,41 @@ class _Opening(asyncio.Protocol):
         self._rest = b""
         self._done: asyncio.Future[None] = self._loop.create_future()
         self._lost = False
+        self._via = ""  # " through proxy ..." for the messages
 
     async def run(self) -> Connection:
         config = self.config
-        transport = await self._connect()
+        endpoint = config.endpoint
+        try:
+            transport = await self._connect()
+        except BaseException:  # the error raised here supersedes any from the callbacks
+            if not self._done.done():
+                self._done.cancel()  # a connection_lost still to come must not set it
+            elif not self._done.cancelled():
+                self._done.exception()  # retrieved: no "never retrieved" warning
+            raise
         compression = config.deflate  # protocol/ takes plain values, not omniws.config
         params = _deflate.DeflateParams(**dataclasses.asdict(compression)) if compression else None
-        request, key = build_request(
-            config.endpoint,
+        key = new_key()
+        request = build_request(
+            endpoint.resource,
+            endpoint.host_header,
+            key,
             headers=config.headers,
             protocols=config.protocols,
             extensions=_deflate.offer(params) if params else None,
             origin=config.origin,
             user_agent=config.user_agent,
         )
+        self._progress.enter(
+            f"the WebSocket handshake with {config.url}{self._via}",
+            "is the server up and is this a WebSocket endpoint?",
+        )
         transport.write(request)
         await self._done
         response = self.response
-        assert response is not None
+        if response is None:  # _done completes only with a response or an exception
+            raise ConnectionFailed(f"no handshake response from {config.url}")
         subprotocol, extensions = validate_response(
             response, key, config.protocols, params is not None
         )
@@ -148,58 +143,33 @@ class _Opening(asyncio.Protocol):
         return connection
 
     async def _connect(self) -> asyncio.Transport:
-        endpoint = self.config.endpoint
+        config = self.config
+        endpoint = config.endpoint
         context: ssl.SSLContext | None = None
         if endpoint.secure:
-            context = self.config.ssl or ssl.create_default_context()
-        proxy = select_proxy(self.config, endpoint)
-        if proxy is not None:
-            if context is not None and proxy.scheme == "https" and sys.version_info < (3, 11):
-                raise ConnectionFailed(
-                    f"wss:// through the https:// proxy {proxy} needs TLS inside TLS, which "
-                    "asyncio supports from Python 3.11; use an http:// proxy URL",
-                    recoverable=False,
-                )
-            transport, rest = await open_tunnel(self.config, proxy, endpoint)
-            self._transport = transport  # aborted on failure from here on
-            if context is None:
-                transport.set_protocol(self)
-                if rest:
-                    self.data_received(rest)
-                transport.resume_reading()
-                return transport
-            if rest:
-                raise ConnectionFailed(f"proxy {proxy} sent data before the TLS handshake")
-            try:
-                tls = await self._loop.start_tls(
-                    transport, self, context, server_hostname=endpoint.host
-                )
-            except ssl.SSLCertVerificationError as exc:
-                raise _certificate_error(endpoint, exc) from exc
-            except (ssl.SSLError, OSError) as exc:
-                raise ConnectionFailed(
-                    f"TLS handshake with {endpoint.host} through proxy {proxy} failed: {exc}"
-                ) from exc
-            assert tls is not None
-            self.connection_made(tls)
-            return tls
-        try:
-            transport, _ = await self._loop.create_connection(
-                lambda: self,
-                endpoint.host,
-                endpoint.port,
-                ssl=context,
-                server_hostname=endpoint.host if context else None,
-            )
-        except ssl.SSLCertVerificationError as exc:
-            raise _certificate_error(endpoint, exc) from exc
-        except socket.gaierror as exc:
-            raise ConnectionFailed(f"cannot resolve host {endpoint.host!r}: {exc}") from exc
-        except OSError as exc:
+            context = config.ssl or ssl.create_default_context()
+        peer = Peer(endpoint.host, endpoint.port, authority(endpoint.host, endpoint.port), "ssl")
+        proxy = select_proxy(config, endpoint)
+        if proxy is None:
+            return await open_tcp(self, peer, context, self._progress)
+        if context is not None and proxy.scheme == "https" and sys.version_info < (3, 11):
             raise ConnectionFailed(
-                f"cannot connect to {endpoint.host}:{endpoint.port}: {exc.strerror or exc}"
-            ) from exc
-        return transport
+                f"wss:// through the https:// proxy {proxy} needs TLS inside TLS, which "
+                "asyncio supports from Python 3.11; use an http:// proxy URL",
+                recoverable=False,
+            )
+        transport, rest = await open_tunnel(config, proxy, endpoint, self._progress)
+        self._transport = transport  # aborted on failure from here on
+        self._via = f" through proxy {proxy}"
+        if context is None:
+            transport.set_protocol(self)
+            if rest:
+                self.data_received(rest)
+            transport.resume_reading()
+            return transport
+        if rest:
+            raise ConnectionFailed(f"proxy {proxy} sent data before the TLS handshake")
+        return await start_tls(transport, self, peer, context, self._progress, self._via)
 
     def abort(self) -> None:
         if self._transport is not None and not self._lost:
@@ -216,7 +186,7 @@ class _Opening(asyncio.Protocol):
         response = self.response
         if response is not None:  # collecting the body of a rejection
             response.body = (response.body + data)[:_MAX_ERROR_BODY]
-            if len(response.body) >= self._expected_body():
+            if len(response.body) >= _expected_body(response):
                 self._finish()
             return
         try:
@@ -232,20 +202,13 @@ class _Opening(asyncio.Protocol):
             self._rest = rest
         else:
             response.body = rest[:_MAX_ERROR_BODY]
-            if len(response.body) < self._expected_body():
+            if len(response.body) < _expected_body(response):
                 return  # wait for more of the body, or the end of the connection
         self._finish()
 
-    def _expected_body(self) -> int:
-        assert self.response is not None
-        length = self.response.headers.get("content-length", "0").strip()
-        if length.isascii() and length.isdigit() and len(length) <= 18:
-            return min(int(length), _MAX_ERROR_BODY)
-        return 0
-
     def _finish(self) -> None:
-        assert self._transport is not None
-        self._transport.pause_reading()  # the Connection resumes once it owns the transport
+        if self._transport is not None:  # always: data came through it
+            self._transport.pause_reading()  # the Connection resumes once it owns it
         self._done.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -261,9 +224,9 @@ class _Opening(asyncio.Protocol):
         )
 
 
-def _certificate_error(endpoint: Endpoint, exc: ssl.SSLCertVerificationError) -> ConnectionFailed:
-    return ConnectionFailed(
-        f"TLS certificate of {endpoint.host} was rejected ({exc.verify_message}); to "
-        "trust a private CA pass ssl=ssl.create_default_context(cafile='ca.pem')",
-        recoverable=False,
-    )
+def _expected_body(response: Response) -> int:
+    """How much of a rejection's body to wait for: its Content-Length, at most 2 KiB."""
+    length = response.headers.get("content-length", "0").strip()
+    if length.isascii() and length.isdigit() and len(length) <= 18:
+        return min(int(length), _MAX_ERROR_BODY)
+    return 0

@@ -16,6 +16,7 @@ class FrameDecoder:
     max_payload: int | None
     allow_rsv1: bool
     expect_masked: bool
+    frame_budget: int | None
     def __init__(
         self,
         on_frame: Callable[[int, bytes], None],
@@ -23,7 +24,8 @@ class FrameDecoder:
         max_payload: int | None = None,
         allow_rsv1: bool = False,
         expect_masked: bool = False,
+        frame_budget: int | None = None,
     ) -> None: ...
     @property
     def buffered(self) -> int: ...
-    def feed(self, data: bytes, /) -> None: ...
+    def feed(self, data: bytes, /) -> bool: ...

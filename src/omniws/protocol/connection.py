@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConnectionClosed, MessageTooLarge, ProtocolError
 from ..messages import CloseFrame, Data, Message
+from .control import (
+    check_close_code,
+    check_control_payload,
+    encode_text,
+    is_valid_close_code,
+    parse_close,
+)
 from .frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -30,7 +37,12 @@ from .frames import (
 if TYPE_CHECKING:
     from .deflate import PerMessageDeflate
 
-__all__ = ["WebSocketProtocol", "check_close_code", "is_valid_close_code"]
+__all__ = [
+    "WebSocketProtocol",
+    "check_close_code",
+    "check_control_payload",
+    "is_valid_close_code",
+]
 
 _utf8_decoder = codecs.getincrementaldecoder("utf-8")
 _PONGS_PER_READ = 32  # enough for any honest peer (Autobahn 2.10 sends 10 pings at once)
@@ -40,32 +52,13 @@ def _ignore(_: object) -> None:
     return None
 
 
-def is_valid_close_code(code: int) -> bool:
-    """Whether ``code`` may appear in a close frame (RFC 6455 7.4 and the IANA registry)."""
-    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
-
-
-def check_close_code(code: int, reason: str) -> bytes:
-    """Validate a close code and reason we are about to send; return the reason as UTF-8."""
-    if not isinstance(code, int) or not is_valid_close_code(code):
-        raise ValueError(
-            f"close code {code!r} cannot be sent: use 1000 (normal), 1001 (going away), "
-            "1002-1003, 1007-1014, or an application code from 3000 to 4999"
-        )
-    encoded = reason.encode()
-    if len(encoded) > 123:
-        raise ValueError(
-            f"close reason is {len(encoded)} bytes in UTF-8; the limit is 123 (RFC 6455 5.5)"
-        )
-    return encoded
-
-
 class WebSocketProtocol:
     """One WebSocket connection's framing, fragmentation, UTF-8 and close handshake.
 
     ``client=True`` masks what it sends and refuses masked frames; ``client=False`` is the
     server role (used by the embedded demo server and the tests). ``max_message_size``
     (None: unlimited) bounds every data message before its payload is buffered.
+    ``frame_budget`` (None: unlimited) bounds the frames one ``receive_data`` call handles.
     """
 
     def __init__(
@@ -79,7 +72,10 @@ class WebSocketProtocol:
         on_ping: Callable[[bytes], object] = _ignore,
         on_pong: Callable[[bytes], object] = _ignore,
         on_close: Callable[[CloseFrame], object] = _ignore,
+        frame_budget: int | None = None,
     ) -> None:
+        if frame_budget is not None and (type(frame_budget) is not int or frame_budget < 1):
+            raise ValueError(f"frame_budget must be None or an int >= 1, got {frame_budget!r}")
         self.write = write
         self.on_message = on_message
         self.on_ping = on_ping
@@ -93,6 +89,7 @@ class WebSocketProtocol:
             max_payload=max_message_size,
             allow_rsv1=deflate is not None,
             expect_masked=not client,
+            frame_budget=frame_budget,
         )
         self.close_sent: CloseFrame | None = None
         self.close_received: CloseFrame | None = None
@@ -115,7 +112,11 @@ class WebSocketProtocol:
     def send(self, message: Data) -> None:
         """Send one message: ``str`` as text, anything bytes-like as binary."""
         if type(message) is str:
-            self._send_data(OP_TEXT, message.encode())
+            try:
+                payload = message.encode()
+            except UnicodeEncodeError:
+                payload = encode_text(message, "text message")  # raises the clear error
+            self._send_data(OP_TEXT, payload)
         elif isinstance(message, (bytes, bytearray, memoryview)):
             self._send_data(OP_BINARY, message)
         else:
@@ -126,7 +127,7 @@ class WebSocketProtocol:
 
     def send_text(self, text: str) -> None:
         """Send one text message."""
-        self._send_data(OP_TEXT, text.encode())
+        self._send_data(OP_TEXT, encode_text(text, "text message"))
 
     def send_binary(self, data: bytes | bytearray | memoryview) -> None:
         """Send one binary message."""
@@ -139,7 +140,7 @@ class WebSocketProtocol:
                 self.close_sent.reason,
                 detail="cannot send after close() was called",
             )
-        key = self._keys.next() if self._keys is not None else None
+        key = self._key()
         deflate = self.deflate
         if deflate is not None and len(payload) >= deflate.threshold:
             self.write(encode_frame(opcode, deflate.compress(payload), key, rsv1=True))
@@ -158,8 +159,7 @@ class WebSocketProtocol:
         self._send_control(OP_PONG, payload)
 
     def _send_control(self, opcode: int, payload: bytes) -> None:
-        if len(payload) > 125:
-            raise ValueError(f"control frame payload is {len(payload)} bytes; the limit is 125")
+        payload = check_control_payload(payload)
         if self.close_sent is None:
             self.write(encode_frame(opcode, payload, self._key()))
 
@@ -171,22 +171,28 @@ class WebSocketProtocol:
             payload = b""
             self.close_sent = CloseFrame(1005, "")
         else:
-            payload = code.to_bytes(2, "big") + check_close_code(code, reason)
+            encoded = check_close_code(code, reason)  # before code.to_bytes: a clear error
+            payload = code.to_bytes(2, "big") + encoded
             self.close_sent = CloseFrame(code, reason)
         self.write(encode_frame(OP_CLOSE, payload, self._key()))
 
     # ---- inbound --------------------------------------------------------------------
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes) -> bool:
         """Process bytes from the peer. Raises ProtocolError after failing the connection
-        (a close frame with the error's code has been written); later data is ignored."""
+        (a close frame with the error's code has been written); later data is ignored.
+
+        Returns True when ``frame_budget`` frames were handled and bytes are left over:
+        call ``receive_data(b"")`` (e.g. on the next event-loop iteration) to go on.
+        """
         if self._input_closed:
-            return
-        self._pongs_left = _PONGS_PER_READ
+            return False
+        if data:  # a fresh read: a new allowance of pongs (not per budgeted slice)
+            self._pongs_left = _PONGS_PER_READ
         try:
-            self._decoder.feed(data)
+            more = self._decoder.feed(data)
         except ProtocolError as exc:
             if self.close_received is not None:
-                return  # bytes after the peer's close frame do not count (RFC 6455 5.5.1)
+                return False  # bytes after the peer's close frame do not count (RFC 6455 5.5.1)
             self._input_closed = True
             limit = self.max_message_size
             if isinstance(exc, MessageTooLarge) and limit is not None and exc.max_size != limit:
@@ -199,6 +205,7 @@ class WebSocketProtocol:
             payload, self._pending_pong = self._pending_pong, None
             if self.close_received is None:
                 self._send_control(OP_PONG, payload)
+        return more and not self._input_closed
 
     def _on_frame(self, first: int, payload: bytes) -> None:
         if self._input_closed:
@@ -251,7 +258,7 @@ class WebSocketProtocol:
     def _add_fragment(self, first: int, payload: bytes) -> None:
         final = bool(first & 0x80)
         if self._fragment_compressed:
-            assert self.deflate is not None  # RSV1 is refused by the decoder without it
+            assert self.deflate is not None  # noqa: S101 - for mypy: RSV1 is refused without deflate
             payload = self.deflate.decompress(payload, final, self.max_message_size)
         self._fragment_size += len(payload)
         limit = self.max_message_size
@@ -280,21 +287,9 @@ class WebSocketProtocol:
             self.on_message(message)
 
     def _on_close_frame(self, payload: bytes) -> None:
-        if len(payload) >= 2:
-            code = int.from_bytes(payload[:2], "big")
-            if not is_valid_close_code(code):
-                raise ProtocolError(f"peer sent invalid close code {code}")
-            try:
-                reason = payload[2:].decode()
-            except UnicodeDecodeError:
-                raise ProtocolError("close reason is not valid UTF-8", close_code=1007) from None
-        elif payload:
-            raise ProtocolError("close frame with a 1-byte payload")
-        else:
-            code, reason = 1005, ""
-        frame = CloseFrame(code, reason)
+        frame = parse_close(payload)
         self.close_received = frame
         self._input_closed = True
         if self.close_sent is None:
-            self.send_close(None if code == 1005 else code, "")
+            self.send_close(None if frame.code == 1005 else frame.code, "")
         self.on_close(frame)

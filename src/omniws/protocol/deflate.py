@@ -28,10 +28,10 @@ NAME: Final = "permessage-deflate"
 _NEGOTIATION: Final = 1010  # close code for a failed extension negotiation
 Params = list[tuple[str, str | None]]
 
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_EXTENSION = re.compile(rf"[ \t]*({_TOKEN})")
+_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_EXTENSION = re.compile(rf"[ \t]*({_TCHARS})")
 _PARAM = re.compile(
-    rf'[ \t]*;[ \t]*({_TOKEN})(?:[ \t]*=[ \t]*(?:({_TOKEN})|"((?:[^"\\]|\\[\t !-~])*)"))?'
+    rf'[ \t]*;[ \t]*({_TCHARS})(?:[ \t]*=[ \t]*(?:({_TCHARS})|"((?:[^"\\]|\\[\t !-~])*)"))?'
 )
 _SEPARATOR = re.compile(r"[ \t]*(?:,|\Z)")
 _QUOTED_PAIR = re.compile(r"\\(.)")

@@ -154,7 +154,7 @@ class PerMessageDeflate:
         return decoder
 
     def _too_large(self, inflated: int, max_size: int | None) -> NoReturn:
-        assert max_size is not None  # no output can pass _NO_LIMIT
+        assert max_size is not None  # noqa: S101 narrows the type: no output can pass _NO_LIMIT
         size = self._size + inflated  # at least max_size + 1: where inflating stopped
         self._decoder = None
         self._size = 0

@@ -130,8 +130,11 @@ FrameCallback = Callable[[int, bytes], None]
 class PyFrameDecoder:
     """Incremental decoder of server-to-client frames.
 
-    ``feed(data)`` parses every complete frame in ``data`` (plus what was left over) and
-    calls ``on_frame(first_byte, payload)`` for each. ``max_payload`` bounds a data frame's
+    ``feed(data)`` parses the complete frames in ``data`` (plus what was left over) and
+    calls ``on_frame(first_byte, payload)`` for each. With ``frame_budget`` set, one call
+    handles at most that many frames and returns True when it stopped with bytes left: call
+    ``feed(b"")`` to go on (a flood of tiny frames then cannot hold the caller for long).
+    ``max_payload`` bounds a data frame's
     length before its payload is buffered; the caller lowers it while a fragmented message
     grows. ``allow_rsv1`` is set when permessage-deflate was negotiated. ``expect_masked``
     flips the masking rule for the server role (used by the test and demo servers).
@@ -141,8 +144,11 @@ class PyFrameDecoder:
         "_chunks",
         "_have",
         "_need",
+        "_rest",
+        "_rest_at",
         "allow_rsv1",
         "expect_masked",
+        "frame_budget",
         "max_payload",
         "on_frame",
     )
@@ -154,32 +160,50 @@ class PyFrameDecoder:
         max_payload: int | None = None,
         allow_rsv1: bool = False,
         expect_masked: bool = False,
+        frame_budget: int | None = None,
     ) -> None:
         self.on_frame = on_frame
         self.max_payload = max_payload
         self.allow_rsv1 = allow_rsv1
         self.expect_masked = expect_masked
+        self.frame_budget = frame_budget
         self._chunks: list[bytes] = []
         self._have = 0
         self._need = 0
+        self._rest: bytes | None = None  # the data a budgeted feed() stopped in
+        self._rest_at = 0  # where it stopped
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet parsed into a frame."""
+        if self._rest is not None:
+            return len(self._rest) - self._rest_at
         return self._have
 
-    def feed(self, data: bytes) -> None:
-        """Parse ``data``; raises ProtocolError (or MessageTooLarge) on a bad frame."""
-        if self._chunks:
+    def feed(self, data: bytes) -> bool:
+        """Parse ``data``; raises ProtocolError (or MessageTooLarge) on a bad frame.
+
+        Returns True when it stopped after ``frame_budget`` frames with bytes left over."""
+        position = 0
+        if self._rest is not None:
+            rest, position, self._rest = self._rest, self._rest_at, None
+            if data:
+                data = rest[position:] + data
+                position = 0
+            else:
+                data = rest
+        elif self._chunks:
             self._chunks.append(data)
             self._have += len(data)
             if self._have < self._need:
-                return
+                return False
             data = b"".join(self._chunks)
             self._chunks = []
             self._have = 0
         end = len(data)
-        position = need = 0
+        need = 0
+        budget = self.frame_budget
+        frames = 0
         on_frame = self.on_frame
         mask_bit = 0x80 if self.expect_masked else 0
         while end - position >= 2:
@@ -219,11 +243,16 @@ class PyFrameDecoder:
                 payload = py_mask(payload, data[start - 4 : start])
             position = stop
             on_frame(first, payload)
+            frames += 1
+            if frames == budget and position < end:
+                self._rest, self._rest_at = data, position
+                return True
         if position < end:
             rest = data[position:] if position else data
             self._chunks = [rest]
             self._have = len(rest)
             self._need = need if need > self._have else self._have + 1
+        return False
 
     def _check(self, first: int, second: int, length: int) -> None:
         """The slow path: explain exactly what is wrong with an unusual frame header."""

@@ -1,8 +1,9 @@
-"""The HTTP/1.1 opening handshake (RFC 6455 section 4), sans-I/O.
+"""The HTTP/1.1 opening handshake (RFC 6455 section 4), sans-I/O, on plain values.
 
-:func:`build_request` makes the upgrade request; :class:`ResponseReader` collects the
-server's answer from the bytes that arrive (bounded in size and header count), and
-:func:`validate_response` checks it, returning the negotiated subprotocol and extensions.
+:func:`build_request` makes the upgrade request (with a key from :func:`new_key`);
+:class:`ResponseReader` collects the server's answer from the bytes that arrive (bounded
+in size and header count), and :func:`validate_response` checks it, returning the
+negotiated subprotocol and extensions. Redirects are decided in :mod:`.redirects`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
 
-from ..config import Endpoint, parse_url
 from ..errors import ConnectionFailed, HandshakeRejected, ProtocolError
+from .redirects import REDIRECT_STATUSES, redirect_url
 
 __all__ = [
     "MAX_HEADERS",
@@ -25,6 +25,7 @@ __all__ = [
     "ResponseReader",
     "accept_key",
     "build_request",
+    "new_key",
     "redirect_url",
     "validate_response",
 ]
@@ -32,29 +33,36 @@ __all__ = [
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_RESPONSE_HEAD = 64 * 1024
 MAX_HEADERS = 128
-REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 
 
 def accept_key(key: str) -> str:
     """The Sec-WebSocket-Accept value a server must answer to ``key``."""
-    digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
+    # Not a security use: RFC 6455 fixes SHA-1 here, and FIPS builds refuse it without this.
+    digest = hashlib.sha1((key + GUID).encode("ascii"), usedforsecurity=False).digest()
     return base64.b64encode(digest).decode("ascii")
 
 
+def new_key() -> str:
+    """A random Sec-WebSocket-Key (16 random bytes, base64)."""
+    return base64.b64encode(os.urandom(16)).decode("ascii")
+
+
 def build_request(
-    endpoint: Endpoint,
+    resource: str,
+    host: str,
+    key: str,
     *,
     headers: Mapping[str, str] = {},
     protocols: Iterable[str] = (),
     extensions: str | None = None,
     origin: str | None = None,
     user_agent: str | None = None,
-) -> tuple[bytes, str]:
-    """The upgrade request as bytes, and the random Sec-WebSocket-Key it carries."""
-    key = base64.b64encode(os.urandom(16)).decode("ascii")
+) -> bytes:
+    """The upgrade request for ``resource`` (path and query) with the Host header ``host``
+    and the Sec-WebSocket-Key ``key``."""
     lines = [
-        f"GET {endpoint.resource} HTTP/1.1",
-        f"Host: {endpoint.host_header}",
+        f"GET {resource} HTTP/1.1",
+        f"Host: {host}",
         "Upgrade: websocket",
         "Connection: Upgrade",
         f"Sec-WebSocket-Key: {key}",
@@ -71,7 +79,7 @@ def build_request(
     if user_agent is not None and "user-agent" not in user_headers:
         lines.append(f"User-Agent: {user_agent}")
     lines.extend(f"{name}: {value}" for name, value in headers.items())
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"), key
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
 @dataclass
@@ -177,43 +185,3 @@ def validate_response(
 
 def _invalid(problem: str) -> ConnectionFailed:
     return ConnectionFailed(f"invalid handshake response: {problem}", recoverable=False)
-
-
-def redirect_url(response: Response, url: str) -> str:
-    """The ``ws://`` or ``wss://`` URL that a 3xx answer to a request for ``url`` points to.
-
-    A relative Location is resolved against ``url``; ``http``/``https`` map to ``ws``/``wss``;
-    a fragment is dropped. ConnectionFailed (not recoverable) when there is no usable
-    Location, or when it would downgrade ``wss://`` to ``ws://``.
-    """
-    values = response.header_lists.get("location", [])
-    problem = f"server answered HTTP {response.status} {response.reason}".rstrip()
-    if len(values) != 1 or not values[0]:
-        raise ConnectionFailed(
-            f"{problem} with {len(values) or 'no'} Location headers; cannot follow it",
-            recoverable=False,
-        )
-    location = values[0]
-    if not all(0x21 <= ord(c) <= 0x7E for c in location):
-        raise ConnectionFailed(
-            f"{problem} to a Location with spaces or control characters: {location[:120]!r}",
-            recoverable=False,
-        )
-    try:
-        target = urljoin(url, location).partition("#")[0]
-        scheme = urlsplit(target).scheme.lower()
-        scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
-        target = scheme + target[target.index(":") :] if ":" in target else target
-        secure = parse_url(target, "Location").secure
-    except ValueError as exc:  # ConfigError, or urllib's own (e.g. an unclosed "[")
-        raise ConnectionFailed(
-            f"{problem} to {location[:120]!r}, which is not a WebSocket URL ({exc})",
-            recoverable=False,
-        ) from None
-    if parse_url(url).secure and not secure:
-        raise ConnectionFailed(
-            f"{problem} from {url} to {target}: refusing to downgrade wss:// to an "
-            "unencrypted ws:// connection",
-            recoverable=False,
-        )
-    return target

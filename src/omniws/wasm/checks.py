@@ -5,6 +5,7 @@ Platform-neutral: these checks import on CPython too, so they are tested there.
 
 from __future__ import annotations
 
+from .. import closecodes
 from ..config import WebSocketConfig
 from ..errors import ConfigError
 
@@ -36,12 +37,8 @@ def check_config(config: WebSocketConfig) -> None:
         raise ConfigError("proxy", "cannot be set: the browser connects through its own proxy")
 
 
-def check_close(code: int, reason: str) -> None:
-    """Raise ValueError for a close the WebSocket API refuses (1000 or 3000-4999, 123 bytes)."""
-    if not isinstance(code, int) or not (code == 1000 or 3000 <= code <= 4999):
-        raise ValueError(
-            f"close code {code!r} is not allowed by the browser's WebSocket API: use 1000 "
-            "or an application code from 3000 to 4999"
-        )
-    if len(reason.encode()) > 123:
-        raise ValueError("close reason is longer than 123 UTF-8 bytes; shorten it")
+def check_close(code: object, reason: object) -> None:
+    """Raise for a close the WebSocket API refuses: ValueError unless the code is 1000 or
+    3000-4999 and the reason at most 123 UTF-8 bytes, TypeError for other types
+    (:func:`omniws.closecodes.check_close` with ``browser=True``)."""
+    closecodes.check_close(code, reason, browser=True)

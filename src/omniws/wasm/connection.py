@@ -5,28 +5,24 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .._connection_base import ConnectionBase
+from .._connection_base import CLOSED, CONNECTING, OPEN, ConnectionBase
 from ..config import WebSocketConfig, as_seconds
 from ..errors import (
     ConfigError,
-    ConnectionClosed,
     ConnectionFailed,
     MessageTooLarge,
     WebApiError,
-    WebSocketError,
     WebSocketTimeout,
 )
-from ..messages import CloseFrame, Data, Message
-from .checks import FAILED_HINT, check_close, check_config
+from ..messages import Data, Message
+from .checks import FAILED_HINT, check_config
 
 __all__ = ["Connection", "open_connection"]
 
 logger = logging.getLogger("omniws.wasm")
-_CONNECTING, _OPEN, _CLOSING, _CLOSED = 0, 1, 2, 3
 _EVENTS = ("open", "message", "error", "close")
 _MAX_POLL = 0.05  # longest sleep between two bufferedAmount checks, in seconds
 MessageHandler = Callable[[Message], object]
@@ -62,26 +58,21 @@ async def open_connection(config: WebSocketConfig) -> Connection:
 
 
 class Connection(ConnectionBase):
-    """An open WebSocket connection under Pyodide. Get one from :func:`omniws.connect`."""
+    """An open WebSocket connection under Pyodide. Get one from :func:`omniws.connect`.
+
+    Scripts may close only with 1000 or 3000-4999 (``close()`` raises ValueError otherwise).
+    """
+
+    _name = "omniws.wasm.Connection"
+    _browser = True
 
     def __init__(self, config: WebSocketConfig, loop: asyncio.AbstractEventLoop) -> None:
-        self.config = config
-        self._loop = loop
+        self._init_base(config, loop, CONNECTING)
         self._opened: asyncio.Future[None] = loop.create_future()
-        self._closed: asyncio.Future[CloseFrame] = loop.create_future()
-        self._state = _CONNECTING
-        self._queue: deque[Message] = deque()
-        self._waiter: asyncio.Future[None] | None = None
         self._handler: MessageHandler | None = None
         self._error_detail = ""
-        self._sent: CloseFrame | None = None  # the close this side asked for
-        self._close_timer: asyncio.TimerHandle | None = None
-        self.last_received = loop.time()
         self.subprotocol: str | None = None
         self.response_headers: dict[str, str] = {}  # the browser does not show them
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        self.close_error: WebSocketError | None = None
         try:
             if config.protocols:
                 ws = _js.WebSocket.new(config.url, _ffi.to_js(list(config.protocols)))
@@ -121,16 +112,16 @@ class Connection(ConnectionBase):
         self.abort()
 
     def _on_open(self, _event: Any) -> None:
-        if self._state != _CONNECTING:
+        if self._state != CONNECTING:
             return
-        self._state = _OPEN
+        self._state = OPEN
         self.last_received = self._loop.time()
         self.subprotocol = str(self._ws.protocol) or None
         if not self._opened.done():
             self._opened.set_result(None)
 
     def _on_message(self, event: Any) -> None:
-        if self._state == _CLOSED or self.close_error is not None:
+        if self._input_ended:
             return  # after an abort or a failure: ignore the rest
         self.last_received = self._loop.time()
         data = event.data
@@ -149,19 +140,16 @@ class Connection(ConnectionBase):
         if handler is not None:
             handler(message)
             return
-        self._queue.append(message)
-        self._wake_reader()
+        self._enqueue(message)
 
     def _too_large(self, size: int, limit: int) -> None:
         self.close_error = MessageTooLarge(size, limit)
         self.close_code, self.close_reason = 1009, ""
-        self._state = _CLOSING
         try:
             self._ws.close(1009, "message too big")
         except _ffi.JsException:  # browsers refuse 1009 from scripts: nearest allowed
             self._ws.close(4009, "message too big")
-        self._wake_reader()
-        self._start_close_timer()
+        self._end_input()
 
     def _on_error(self, event: Any) -> None:
         message = getattr(event, "message", None)  # npm ws says why; browsers never do
@@ -170,7 +158,7 @@ class Connection(ConnectionBase):
 
     def _on_close(self, event: Any) -> None:
         code, reason = int(event.code), str(event.reason)
-        was_connecting = self._state == _CONNECTING
+        was_connecting = self._state == CONNECTING
         if not self._opened.done():
             detail = f" (the platform says: {self._error_detail})" if self._error_detail else ""
             self._opened.set_exception(
@@ -185,24 +173,6 @@ class Connection(ConnectionBase):
         self._release()
 
     # ---- receiving ------------------------------------------------------------------
-    async def recv(self) -> Message:
-        """The next message: ``str`` for text, ``bytes`` for binary.
-
-        Raises :class:`ConnectionClosed` (or the error that ended the connection) once the
-        connection is closed and every buffered message was read.
-        """
-        queue = self._queue
-        if not queue:
-            if self._state == _CLOSED or self.close_error is not None:
-                raise self._closed_error()
-            try:
-                await self._new_waiter()
-            finally:
-                self._waiter = None
-            if not queue:
-                raise self._closed_error()
-        return queue.popleft()
-
     def set_message_handler(self, handler: MessageHandler | None) -> None:
         """Deliver each message to ``handler(message)`` as it arrives (None: back to the
         ``recv()`` queue). Messages already queued go to the handler first."""
@@ -220,7 +190,7 @@ class Connection(ConnectionBase):
 
     def send_nowait(self, message: Data) -> None:
         """Send at once, from code that cannot await; never waits for ``bufferedAmount``."""
-        if self._state != _OPEN:
+        if self._state != OPEN:
             raise self._closed_error()
         if type(message) is str:
             self._ws.send(message)
@@ -235,13 +205,13 @@ class Connection(ConnectionBase):
     @property
     def write_paused(self) -> bool:
         """True while more than ``write_limit`` bytes wait in ``bufferedAmount``."""
-        return self._state == _OPEN and self._ws.bufferedAmount > self.config.write_limit
+        return self._state == OPEN and self._ws.bufferedAmount > self.config.write_limit
 
     async def _drain(self) -> None:
         limit, delay = self.config.write_limit, 0.001
         timeout = self.config.send_timeout
         deadline = None if timeout is None else self._loop.time() + as_seconds(timeout)
-        while self._state == _OPEN and self._ws.bufferedAmount > limit:
+        while self._state == OPEN and self._ws.bufferedAmount > limit:
             if deadline is not None and self._loop.time() >= deadline:
                 raise WebSocketTimeout(
                     "send",
@@ -251,7 +221,7 @@ class Connection(ConnectionBase):
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, _MAX_POLL)
-        if self._state == _CLOSED:
+        if self._state == CLOSED:
             raise self._closed_error()
 
     async def ping(self, data: bytes | None = None) -> float:
@@ -263,53 +233,27 @@ class Connection(ConnectionBase):
         )
 
     # ---- closing --------------------------------------------------------------------
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close with ``code`` (1000 or 3000-4999) and ``reason`` (<= 123 UTF-8 bytes) and wait
-        for the close handshake (at most ``close_timeout``). Safe to call more than once."""
-        check_close(code, reason)
-        if self._state in (_CONNECTING, _OPEN):
-            self._state = _CLOSING
-            self._sent = CloseFrame(code, reason)
-            self._ws.close(code, reason)
-            self._start_close_timer()
-        await asyncio.shield(self._closed)
+    def _send_close(self, code: int, reason: str) -> None:
+        self._ws.close(code, reason)
 
     def abort(self) -> None:
         """End the connection at once (close code 1006). The API has no abort: the socket
         is closed in the background and its callbacks are released after its close event."""
-        if self._state == _CLOSED:
+        if self._state == CLOSED:
             return
-        if self._state in (_CONNECTING, _OPEN):
+        if self._state <= OPEN:
             self._ws.close()
         self._finish()
 
     def _fail_open(self) -> None:
         """An open that timed out or was cancelled: close the socket, end everything."""
-        if self._state == _CONNECTING:
+        if self._state == CONNECTING:
             self._ws.close()
         if not self._opened.done():
             self._opened.cancel()  # the close event that follows reports nothing more
         elif not self._opened.cancelled():
             self._opened.exception()  # retrieved: no "never retrieved" warning
         self._finish()
-
-    def _start_close_timer(self) -> None:
-        if self._close_timer is None and self._state != _CLOSED:
-            timeout = as_seconds(self.config.close_timeout)
-            self._close_timer = self._loop.call_later(timeout, self.abort)
-
-    def _finish(self) -> None:
-        """The connection has ended (close event or local abort): wake everyone."""
-        if self._state == _CLOSED:
-            return
-        self._state = _CLOSED
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-        if self.close_code is None:
-            self.close_code, self.close_reason = 1006, ""
-        self._wake_reader()
-        if not self._closed.done():
-            self._closed.set_result(CloseFrame(self.close_code, self.close_reason or ""))
 
     def _release(self) -> None:
         """After the close event: detach and destroy the proxies (JS will not call again)."""
@@ -318,24 +262,7 @@ class Connection(ConnectionBase):
             proxy.destroy()
         self._proxies.clear()
 
-    def _closed_error(self) -> WebSocketError:
-        if self.close_error is not None:
-            return self.close_error
-        if self.close_code is None:
-            sent = self._sent or CloseFrame(1006, "")
-            return ConnectionClosed(sent.code, sent.reason, detail="close() was called")
-        return ConnectionClosed(self.close_code, self.close_reason or "")
-
     @property
     def reading_paused(self) -> bool:
         """Always False: the WebSocket API has no flow control on receive."""
         return False
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection has fully ended."""
-        return self._state == _CLOSED
-
-    def __repr__(self) -> str:
-        states = {_CONNECTING: "connecting", _OPEN: "open", _CLOSING: "closing", _CLOSED: "closed"}
-        return f"<omniws.wasm.Connection {self.config.url} {states[self._state]}>"
