@@ -235,3 +235,15 @@ def test_invalid_location_names_the_location_field() -> None:
 
 def test_upgrade_to_wss_is_followed() -> None:
     assert redirect_url(redirect("wss://b/"), "ws://a/") == "wss://b/"
+
+
+def test_redirect_loop_is_refused_for_good() -> None:
+    from omniws.protocol.redirects import Redirects
+
+    redirects = Redirects("ws://a/", {}, 5)
+    assert redirects.follow(redirect("ws://b/"))
+    assert redirects.follow(redirect("ws://c/"))
+    with pytest.raises(ConnectionFailed) as info:
+        redirects.follow(redirect("ws://b/"))  # seen before, though not the start
+    assert str(info.value) == "redirect loop: ws://c/ redirected back to ws://b/"
+    assert info.value.recoverable is False

@@ -246,3 +246,16 @@ def test_compressed_messages_each_get_the_whole_allowance() -> None:
     for i in range(3):
         peer.feed(frame(OP_BINARY, sender.compress(bytes([i]) * 600), rsv1=True))
     assert peer.messages == [bytes([i]) * 600 for i in range(3)]
+
+
+def test_bad_close_and_control_arguments_name_the_fix() -> None:
+    from omniws.protocol.control import check_close_code, check_control_payload, encode_text
+
+    with pytest.raises(TypeError, match=r"^close reason must be a str, got bytes$"):
+        check_close_code(1000, b"x")
+    with pytest.raises(ValueError, match=r"^close reason is 124 bytes in UTF-8; .* shorten it$"):
+        check_close_code(1000, "r" * 124)
+    with pytest.raises(TypeError, match=r"not str; encode text first, e\.g\. payload\.encode\(\)$"):
+        check_control_payload("text")
+    with pytest.raises(ValueError, match=r"fix the text or send bytes$"):
+        encode_text("\ud800", "message")
