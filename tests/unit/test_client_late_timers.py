@@ -15,7 +15,6 @@ from omniws.errors import WebSocketTimeout
 from omniws.messages import Data
 from omniws.state import Connected, Reconnecting
 
-
 PAGE = FakeEnvironment()  # a fresh one per test (the fixture), as vtest bodies take no fixtures
 
 
@@ -82,6 +81,25 @@ async def test_a_reply_queued_behind_a_late_deadline_timer_counts() -> None:
     assert len(probes) >= 3 and probes[1] - probes[0] > 3  # the stall happened
     assert not conn.aborted and isinstance(client.state, Connected)
     assert len(server.connections) == 1
+    await client.close()
+    no_tasks_left()
+
+
+@vtest
+async def test_a_late_deadline_gives_the_peer_a_full_timeout_of_running_time() -> None:
+    server = FakeServer()
+    probes = echo_heartbeat(server, delay=1e9)  # answers only when the test says so
+    client = make(server, **config())  # type: ignore[arg-type]
+    await client.connect()
+    conn = server.current
+    await asyncio.sleep(1.001)
+    assert len(probes) == 1
+    stall(3.0)  # the probe's deadline (2.0) runs late, at about 4.0: the peer (or our
+    loop = asyncio.get_running_loop()  # reading of it) had no running time to answer
+    loop.call_later(0.3, conn.push, "hb-ack")  # 0.3 s after the stall: within a window
+    await asyncio.sleep(1.5)  # (before the next probe's deadline, which nobody answers)
+    assert not conn.aborted and len(server.connections) == 1
+    assert len(probes) == 2 and probes[1] > 4.3
     await client.close()
     no_tasks_left()
 
