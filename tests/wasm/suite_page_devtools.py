@@ -124,3 +124,33 @@ async def test_blocked_main_thread_causes_no_reconnection(env: Env) -> None:
         await asyncio.sleep(4)
         assert watched.kinds() == [Connecting, Connected], watched.states
         assert client.stats.reconnects == 0 and watched.frames == []
+
+
+@case("browser")
+async def test_a_late_deadline_waits_for_the_answer(env: Env) -> None:
+    """The page blocks 3 s right after the first probe; its answer (3.3 s late) comes after
+    the overdue deadline fired: a late deadline gives a full timeout of running time."""
+    config = WebSocketConfig(
+        f"{env['slow']}/first?delay=3.3",
+        heartbeat_interval=1,
+        heartbeat_timeout=1,
+        heartbeat_message="hb",
+        heartbeat_reply="hb",
+    )
+    watched = Watched(config)
+    block = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
+    async with watched.client as client:
+        conn: Any = client._link.current
+        real_send, blocked = conn.send, []
+
+        async def send_then_block(data: Any) -> None:
+            await real_send(data)
+            if data == "hb" and not blocked:
+                blocked.append(time.monotonic())
+                asyncio.get_running_loop().call_soon(js.eval, block)
+
+        conn.send = send_then_block
+        await wait_until(lambda: blocked, 5)
+        await asyncio.sleep(5)
+        assert watched.kinds() == [Connecting, Connected], watched.states
+        assert client.stats.reconnects == 0 and watched.frames == []

@@ -6,17 +6,24 @@ A missing Chromium, Node.js or npm package fails the tests (never skips them).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from . import suite_page
 from .conftest import HERE, SETUP_HINT, SRC, require_node_modules
 from .page_runner import run_page_suite
+from .servers import free_port
 
 pytestmark = pytest.mark.wasm
 SUITE = HERE / "suite_page.py"
@@ -29,10 +36,46 @@ def _index(run: dict[str, Any], runtime: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def page_results(wasm_servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
+def slow_echo() -> Iterator[str]:
+    """``/first?delay=s``: echoes, the first message only after ``s`` seconds (a thread)."""
+    port, ready = free_port(), threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = loop.create_future()
+
+    async def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        delay = float(ws.request.path.partition("delay=")[2] or 0)
+        with contextlib.suppress(ConnectionClosed):  # the client may drop it any time
+            async for message in ws:
+                await asyncio.sleep(delay)
+                delay = 0.0
+                await ws.send(message)
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", port, ping_interval=None, close_timeout=1):
+            ready.set()
+            await stop
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        pytest.fail("the slow echo server did not start")
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
+        thread.join(timeout=10)
+        loop.close()
+
+
+@pytest.fixture(scope="module")
+def page_results(
+    wasm_servers: dict[str, str], slow_echo: str, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
     require_node_modules()
     tmp = tmp_path_factory.mktemp("wasm_page")
-    env = wasm_servers | {"only": os.environ.get("OMNIWS_PAGE_ONLY", "")}
+    only = os.environ.get("OMNIWS_PAGE_ONLY", "")
+    env = wasm_servers | {"only": only, "slow": slow_echo}
     run = run_page_suite(env, SRC, SUITE, HERE / "node_modules" / "pyodide", tmp, SETUP_HINT)
     if run.get("devtools_errors"):
         pytest.fail(f"DevTools actions failed: {run['devtools_errors']}")
