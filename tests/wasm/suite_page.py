@@ -35,8 +35,11 @@ Env = dict[str, str]
 TESTS: dict[str, tuple[Callable[[Env], Awaitable[None]], str]] = {}
 
 
-def case(runtime: str) -> Callable[[Callable[[Env], Awaitable[None]]], Any]:
-    def register(func: Callable[[Env], Awaitable[None]]) -> Any:
+TestFunction = Callable[[Env], Awaitable[None]]
+
+
+def case(runtime: str) -> Callable[[TestFunction], TestFunction]:
+    def register(func: TestFunction) -> TestFunction:
         TESTS[func.__name__] = (func, runtime)
         return func
 
@@ -58,7 +61,7 @@ async def wait_until(predicate: Callable[[], object], seconds: float = 10.0) -> 
 
 
 def js_object(**fields: Any) -> Any:
-    from pyodide.ffi import to_js
+    from pyodide.ffi import to_js  # type: ignore[import-not-found]
 
     return to_js(fields, dict_converter=js.Object.fromEntries)
 
@@ -150,10 +153,11 @@ async def test_synthetic_offline_and_online(env: Env) -> None:
     async with watched.client as client:
         fire("offline")
         await wait_until(lambda: isinstance(client.state, Reconnecting), 1)
-        assert client.state.cause == CloseFrame(1006, "offline")
+        state = client.state
+        assert isinstance(state, Reconnecting) and state.cause == CloseFrame(1006, "offline")
         await wait_until(lambda: watched.frames)
         assert watched.frames == [CloseFrame(1006, "offline")]
-        assert client.state.delay == 30  # offline: only every max_delay
+        assert state.delay == 30  # offline: only every max_delay
         fire("online")
         await wait_until(lambda: isinstance(client.state, Connected), 3)
         assert watched.opened == 2
@@ -219,7 +223,7 @@ async def test_node_has_no_page(env: Env) -> None:
 if js is None:  # CPython, for names(): the test package
     from . import suite_page_devtools  # noqa: F401
 elif RUNTIME == "browser":  # Pyodide: page_runner.py writes it beside this module
-    import omniws_page_devtools  # noqa: F401
+    import omniws_page_devtools  # type: ignore[import-not-found]  # noqa: F401
 
 
 # ---- running -------------------------------------------------------------------------------

@@ -7,16 +7,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniws import ReconnectConfig, WebSocketConfig
 from omniws.messages import CloseFrame
 from omniws.state import Connected, Connecting, Failed
 
-try:  # Pyodide
-    from omniws_wasm_suite import Env, Watched, case, devtools, js, server_report, wait_until
-except ImportError:  # CPython: only the names are needed
+if TYPE_CHECKING or __package__:  # CPython (the test package): only the names are needed
     from .suite_page import Env, Watched, case, devtools, js, server_report, wait_until
+else:  # Pyodide: both are top-level modules there
+    from omniws_wasm_suite import Env, Watched, case, devtools, js, server_report, wait_until
 
 
 # ---- real events through DevTools -----------------------------------------------------------
@@ -78,7 +78,12 @@ async def test_devtools_back_forward_cache(env: Env) -> None:
     watched = Watched(WebSocketConfig(f"{env['echo']}/record?id={record}"))
     shown = asyncio.get_running_loop().create_future()
     ffi = __import__("pyodide.ffi").ffi
-    proxy = ffi.create_proxy(lambda e: shown.done() or shown.set_result(bool(e.persisted)))
+
+    def on_pageshow(event: Any) -> None:
+        if not shown.done():
+            shown.set_result(bool(event.persisted))
+
+    proxy = ffi.create_proxy(on_pageshow)
     js.window.addEventListener("pageshow", proxy)
     try:
         async with watched.client as client:
@@ -109,7 +114,7 @@ async def test_blocked_main_thread_causes_no_reconnection(env: Env) -> None:
     block = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
     async with watched.client as client:
         conn: Any = client._link.current
-        real_send, blocked = conn.send, []
+        real_send, blocked = conn.send, list[float]()
 
         async def send_then_block(data: Any) -> None:  # block right after the probe went out:
             await real_send(data)  # its answer queues up behind the heartbeat's deadline
@@ -141,7 +146,7 @@ async def test_a_late_deadline_waits_for_the_answer(env: Env) -> None:
     block = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
     async with watched.client as client:
         conn: Any = client._link.current
-        real_send, blocked = conn.send, []
+        real_send, blocked = conn.send, list[float]()
 
         async def send_then_block(data: Any) -> None:
             await real_send(data)

@@ -54,7 +54,8 @@ def slow_echo() -> Iterator[str]:
     async def main() -> None:
         async with serve(handler, "127.0.0.1", port, ping_interval=None, close_timeout=1):
             ready.set()
-            await stop
+            with contextlib.suppress(asyncio.CancelledError):
+                await stop
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
@@ -63,7 +64,7 @@ def slow_echo() -> Iterator[str]:
     try:
         yield f"ws://127.0.0.1:{port}"
     finally:
-        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
+        loop.call_soon_threadsafe(stop.cancel)
         thread.join(timeout=10)
         loop.close()
 
