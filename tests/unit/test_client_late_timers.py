@@ -125,6 +125,33 @@ async def test_a_late_deadline_still_finds_a_dead_connection() -> None:
 
 
 @vtest
+async def test_stalls_at_every_deadline_postpone_detection_only_once() -> None:
+    server = FakeServer()
+    echo_heartbeat(server, delay=1e9)  # never answers
+    client = make(server, **config())  # type: ignore[arg-type]
+    await client.connect()
+    conn = server.current
+    aborted: list[float] = []
+    real_abort = conn.abort
+
+    def abort() -> None:
+        aborted.append(now())
+        real_abort()
+
+    conn.abort = abort  # type: ignore[method-assign]
+    await asyncio.sleep(1.01)  # the probe is out: deadline 2.0
+    loop = asyncio.get_running_loop()
+    for when in (1.91, 5.5, 9.0, 12.5, 16.0):  # a hidden, busy page: every deadline is late
+        loop.call_at(when, stall, 3.0)
+    await asyncio.sleep(20)
+    # the first late deadline (2.0, at 4.91) gave one more window; the second (5.96, at 8.5)
+    # found nothing either: dead then, not postponed while the stalls go on
+    assert aborted and aborted[0] == pytest.approx(8.55, abs=0.1), aborted
+    await client.close()
+    no_tasks_left()
+
+
+@vtest
 async def test_on_time_deadlines_keep_their_timeout() -> None:
     server = FakeServer()
     echo_heartbeat(server, delay=1e9)
