@@ -138,7 +138,10 @@ class WebSocketConfig:
     life; under Pyodide, where scripts cannot ping, it is the only heartbeat there is.
     ``heartbeat_reply``: the server's answer to it (a message equal to this str or bytes, or
     one for which this function returns True): such messages count as signs of life and
-    are not delivered to ``recv()`` or ``on_message``. Durations are float seconds or
+    are not delivered to ``recv()`` or ``on_message``. ``browser_lifecycle`` (Pyodide in a
+    browser): a client follows the page's ``online``/``offline``, visibility, freeze and
+    back/forward-cache events (docs of :mod:`omniws.client.environment`); False ignores them.
+    Durations are float seconds or
     ``timedelta``; they read back as float seconds.
     """
 
@@ -164,6 +167,7 @@ class WebSocketConfig:
     proxy_from_env: bool = True
     proxy_ssl: _SSLContext | None = None
     max_redirects: int = 5
+    browser_lifecycle: bool = True
 
     if TYPE_CHECKING:  # what the constructor accepts; the fields above are what it stores
 
@@ -191,6 +195,7 @@ class WebSocketConfig:
             proxy_from_env: bool = True,
             proxy_ssl: _SSLContext | None = None,
             max_redirects: int = 5,
+            browser_lifecycle: bool = True,
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -268,6 +273,8 @@ class WebSocketConfig:
         if self.proxy_ssl is not None and not isinstance(self.proxy_ssl, ssl.SSLContext):
             raise ConfigError("proxy_ssl", "must be an ssl.SSLContext for an https:// proxy")
         positive_int("max_redirects", self.max_redirects, minimum=0)
+        if not isinstance(self.browser_lifecycle, bool):
+            raise ConfigError("browser_lifecycle", "must be True or False")
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
             if value is not None and not is_header_text(value):

@@ -2,6 +2,11 @@
 
 The native and the Pyodide Connections satisfy :class:`Connection` (mypy checks both in
 ``omniws._platform``); the unit tests provide a fake. The client never sees a socket.
+
+Optional hooks, looked up with ``getattr``: ``reading_paused`` (bool: the heartbeat does not
+blame the peer while reading is paused) and ``close_nowait(code, reason)`` (start the close
+handshake synchronously: a page's ``pagehide`` listener cannot await, and the page may be
+frozen before a task runs; without it the close runs in a task).
 """
 
 from __future__ import annotations

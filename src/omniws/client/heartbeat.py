@@ -14,6 +14,8 @@ __all__ = ["heartbeat"]
 logger = logging.getLogger("omniws.client")
 _warned_no_ping = False  # the "no heartbeat_message where ping() is unsupported" warning
 _CLOCK_SLACK = 1e-6  # seconds: a silence this close to the interval has lasted it
+_SETTLE = 0.05  # seconds: events queued behind a late timer are handled before judging
+_LATE = 0.25  # a deadline timer later than this fraction of the timeout saw a stalled page
 
 
 async def heartbeat(
@@ -23,20 +25,29 @@ async def heartbeat(
     behind: Callable[[Connection], bool],
     on_rtt: Callable[[float], None],
     message: str | bytes | None = None,
+    nudged: Callable[[], asyncio.Future[None]] | None = None,
 ) -> WebSocketTimeout | None:
     """Ping ``conn`` after ``interval`` seconds without inbound data. When neither a pong nor
     any other data arrives within ``timeout``, abort it and return the error; return None when
     the connection ends otherwise. Pauses while ``behind(conn)``: the reader, not the peer, is
     slow then. With a ``message`` (``config.heartbeat_message``) the message is sent instead
     of a ping and any inbound data counts as alive; that is the only heartbeat where
-    ``ping()`` is not supported (Pyodide)."""
+    ``ping()`` is not supported (Pyodide).
+
+    Late timers (a hidden page, a busy main thread) never make a healthy connection look
+    dead: a message probe is judged only after the events queued meanwhile were handled, and
+    a deadline that fired late gives the peer one more full ``timeout``. ``nudged()`` (the
+    page became visible or resumed) is a future that makes it probe at once."""
     loop = asyncio.get_running_loop()
+    probe_now = False
     try:
         while conn.close_code is None:
             remaining = interval - (loop.time() - conn.last_received)
-            if remaining > _CLOCK_SLACK:  # a float remainder below it would wake up at once
-                await asyncio.sleep(remaining)
+            # a float remainder below the slack would wake up at once
+            if remaining > _CLOCK_SLACK and not probe_now:
+                probe_now = await _nap(remaining, nudged)
                 continue
+            probe_now = False
             if behind(conn):
                 await asyncio.sleep(interval)
                 continue
@@ -46,8 +57,7 @@ async def heartbeat(
                     on_rtt(await asyncio.wait_for(conn.ping(), timeout))
                     continue
                 await conn.send(message)
-                await asyncio.sleep(timeout)
-                if conn.last_received < sent and conn.close_code is None:
+                if not await _answered(conn, sent, timeout):
                     raise asyncio.TimeoutError
             except (WebApiError, NotImplementedError) as exc:  # no pings here (Pyodide)
                 if conn.close_code is not None:
@@ -72,3 +82,35 @@ async def heartbeat(
     except WebSocketError:
         pass  # the connection ended; the supervisor sees it
     return None
+
+
+async def _nap(seconds: float, nudged: Callable[[], asyncio.Future[None]] | None) -> bool:
+    """Sleep ``seconds``; return True when nudged earlier."""
+    if nudged is None:
+        await asyncio.sleep(seconds)
+        return False
+    nudge = nudged()
+    await asyncio.wait({nudge}, timeout=seconds)
+    return nudge.done()
+
+
+async def _answered(conn: Connection, sent: float, timeout: float) -> bool:
+    """Whether anything arrived on ``conn`` since ``sent`` (or it ended) within ``timeout``.
+
+    Events queued while the deadline timer was late are handled first; a deadline that fired
+    late (a stalled page) gives one more full ``timeout``, once: message events are not
+    throttled in hidden pages, so a second late deadline with nothing received is a dead
+    connection."""
+    loop = asyncio.get_running_loop()
+    deadline = sent + timeout
+    for extra_window in (True, False):
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        if conn.last_received >= sent or conn.close_code is not None:
+            return True
+        await asyncio.sleep(_SETTLE)  # messages that queued up behind a late timer go first
+        if conn.last_received >= sent or conn.close_code is not None:
+            return True
+        if not extra_window or loop.time() - deadline <= _SETTLE + _LATE * timeout:
+            return False
+        deadline = loop.time() + timeout
+    return False  # pragma: no cover - the loop returns

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from typing import NamedTuple
 
+from .. import _platform
 from ..closecodes import ends_normally
 from ..config import ReconnectConfig, WebSocketConfig
 from ..errors import ConfigError, ConnectionClosed, HandlerError, WebSocketError, WebSocketTimeout
 from ..messages import CloseFrame
 from ..state import Closing, Connected, Connecting, Disconnected, Failed, Reconnecting
 from .contract import Connection, OpenConnection
+from .environment import PAGEHIDE_CLOSE, Environment, PageEvent, PageWatch, end_connection
 from .events import Dispatcher, stop_task
 from .heartbeat import heartbeat
 from .inbox import Inbox
@@ -78,6 +81,8 @@ class Supervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opened_at: float | None = None
         self._run_connections = 0
+        self._page = PageWatch(self._page_event)
+        self._ended_by: CloseFrame | None = None  # offline or pagehide closed the connection
 
     @property
     def running(self) -> bool:
@@ -90,9 +95,13 @@ class Supervisor:
             return 0.0
         return self._loop.time() - self._opened_at
 
-    def start(self) -> None:
-        """Start connecting (the state becomes ``Connecting(0)``)."""
+    def start(self, environment: Environment | None = None) -> None:
+        """Start connecting (the state becomes ``Connecting(0)``), following the page's
+        events (``environment``, by default the platform's) unless ``browser_lifecycle`` is
+        off."""
         self._loop = loop = asyncio.get_running_loop()
+        if self.config.browser_lifecycle:
+            self._page.start(environment or _platform.page_environment())
         self._closing = False
         self._lifecycle.end_frame = None
         self._run_connections = 0
@@ -120,7 +129,16 @@ class Supervisor:
                 if self._closing or not await self._retry_after(cause):
                     return
         finally:
+            if not self._closing:
+                self._page.stop()  # Failed or Disconnected: nothing more to follow
             self._lifecycle.notify()
+
+    def _page_event(self, event: PageEvent) -> None:
+        """From the page's listeners, synchronously (the page may freeze next)."""
+        if event in ("online", "pageshow"):
+            self._backoff.reset()
+        elif event in ("offline", "pagehide") and not self._closing:
+            self._ended_by = end_connection(self._link.current, event) or self._ended_by
 
     async def _attempt(self) -> RetryCause:
         timeout = self._timeout
@@ -143,6 +161,8 @@ class Supervisor:
         if self._closing:  # close() won a race that wait_for() hid: the result was kept
             conn.abort()
             raise asyncio.CancelledError
+        if self._page.away:  # the page left while connecting
+            return end_connection(conn, "pagehide") or PAGEHIDE_CLOSE
         return await self._run_connection(conn)
 
     async def _run_connection(self, conn: Connection) -> RetryCause:
@@ -154,6 +174,7 @@ class Supervisor:
         if self._run_connections > 1:
             counters.reconnects += 1
         self._opened_at = opened = loop.time()
+        self._ended_by = None
         self._inbox.attach(conn)
         watch = None
         interval = self.config.heartbeat_interval
@@ -165,6 +186,7 @@ class Supervisor:
                 self._inbox.behind,
                 counters.set_rtt,
                 self.config.heartbeat_message,
+                self._page.nudged if self._page.watching else None,
             )
             watch = loop.create_task(beat)
         try:
@@ -188,9 +210,11 @@ class Supervisor:
                 await stop_task(watch)
                 dead = None if watch.cancelled() or not watch.done() else watch.result()
         self._backoff.connection_ended(uptime)
+        ended_by, self._ended_by = self._ended_by, None
+        frame = ended_by or frame  # on_close says why the page closed it
         self._lifecycle.end_frame = frame
         self._events.emit("on_close", frame)
-        cause: RetryCause = dead or conn.close_error or frame
+        cause: RetryCause = ended_by or dead or conn.close_error or frame
         if isinstance(cause, WebSocketError) and not self._closing:
             self._events.report(cause)
         return cause
@@ -208,8 +232,12 @@ class Supervisor:
     async def _retry_after(self, cause: RetryCause) -> bool:
         """Decide about ``cause``: wait out the backoff and return True, or set the final
         state and return False."""
-        lifecycle = self._lifecycle
-        if not should_retry(cause, self.config.reconnect, hook=self._hook):
+        lifecycle, page = self._lifecycle, self._page
+        # away (pagehide) or offline: wait for pageshow / online, and try every max_delay
+        # while offline in case the flag is wrong; this counts against no max_attempts
+        paused = page.away or not page.online
+        resumed = cause is PAGEHIDE_CLOSE  # the client closed it: resume whatever the policy
+        if not resumed and not should_retry(cause, self.config.reconnect, hook=self._hook):
             code = cause.code if isinstance(cause, CloseFrame | ConnectionClosed) else None
             if code is not None and ends_normally(code):
                 lifecycle.move(Disconnected())
@@ -217,20 +245,29 @@ class Supervisor:
                 recoverable = not isinstance(cause, ConfigError) and is_retryable(cause)
                 lifecycle.move(Failed(as_error(cause), recoverable))
             return False
-        if self._backoff.exhausted:
+        if paused:
+            attempt = self._backoff.attempt + 1
+            delay = math.inf if page.away else self._backoff.config.max_delay
+        elif self._backoff.exhausted:
             lifecycle.move(Failed(as_error(cause), True))
             return False
-        delay = self._backoff.next_delay(retry_after_of(cause))
-        attempt = self._backoff.attempt
+        else:
+            delay = self._backoff.next_delay(retry_after_of(cause))
+            attempt = self._backoff.attempt
         now = asyncio.get_running_loop().time()
         lifecycle.move(Reconnecting(attempt, now + delay, delay, cause))
-        await asyncio.sleep(delay)
+        woken = await page.sleep(delay)
+        while page.away:
+            woken = await page.sleep(math.inf)
+        if woken:  # online or pageshow: at once, with the backoff started over
+            attempt = max(1, self._backoff.attempt)
         lifecycle.move(Connecting(attempt))
         return True
 
     async def close(self, code: int, reason: str) -> None:
         """Close the connection (if any) with ``code`` and stop every task of the loop."""
         self._closing = True
+        self._page.stop()
         lifecycle, close_timeout = self._lifecycle, self.config.close_timeout
         current = asyncio.current_task()
         task, dispatcher = self._task, self._dispatcher

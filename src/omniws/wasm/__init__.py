@@ -12,11 +12,23 @@ WebSocket API handled in the open rather than hidden:
   1006): it becomes a recoverable :class:`ConnectionFailed` whose message says so;
 - send backpressure by polling ``bufferedAmount`` against ``write_limit``; none on receive.
 
+In a browser, :func:`page_environment` reports the page's network and lifecycle events,
+which ``WebSocketClient`` follows (``online``, ``offline``, visibility, freeze, pagehide and
+pageshow); Node.js has none.
+
 Every JavaScript callback is a ``create_proxy`` kept alive while the socket lives, destroyed
 after its ``close`` event, and guarded: an exception escaping a callback would kill Node.
 """
 
 from .checks import check_close, check_config
 from .connection import Connection, open_connection
+from .environment import BrowserEnvironment, page_environment
 
-__all__ = ["Connection", "check_close", "check_config", "open_connection"]
+__all__ = [
+    "BrowserEnvironment",
+    "Connection",
+    "check_close",
+    "check_config",
+    "open_connection",
+    "page_environment",
+]

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .._connection_base import CLOSED, CONNECTING, OPEN, ConnectionBase
+from .._connection_base import CLOSED, CLOSING, CONNECTING, OPEN, ConnectionBase
 from ..config import WebSocketConfig, as_seconds
 from ..errors import (
     ConfigError,
@@ -17,8 +17,8 @@ from ..errors import (
     WebApiError,
     WebSocketTimeout,
 )
-from ..messages import Data, Message
-from .checks import FAILED_HINT, check_config
+from ..messages import CloseFrame, Data, Message
+from .checks import FAILED_HINT, check_close, check_config
 
 __all__ = ["Connection", "open_connection"]
 
@@ -233,6 +233,16 @@ class Connection(ConnectionBase):
         )
 
     # ---- closing --------------------------------------------------------------------
+    def close_nowait(self, code: int = 1000, reason: str = "") -> None:
+        """Start the close handshake at once, from code that cannot await (a page event
+        listener: the page may be frozen before a task runs); ``wait_closed()`` tells the end."""
+        check_close(code, reason)
+        if self._state <= OPEN:
+            self._send_close(code, reason)
+            self._sent_close = CloseFrame(code, reason)
+            self._state = CLOSING
+            self._start_close_timer()
+
     def _send_close(self, code: int, reason: str) -> None:
         self._ws.close(code, reason)
 
