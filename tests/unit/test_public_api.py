@@ -17,6 +17,7 @@ CLIENT_ONLY = {
     "heartbeat_reply",
     "reconnect",
     "send_timeout",
+    "browser_lifecycle",
 }
 
 
