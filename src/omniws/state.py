@@ -28,6 +28,9 @@ from .errors import WebSocketError
 from .messages import CloseFrame
 
 
+_NEVER = float("inf")  # a Reconnecting that waits for a signal (the page coming back)
+
+
 def _cause(cause: WebSocketError | CloseFrame | None) -> str:
     if cause is None:
         return ""
@@ -94,7 +97,7 @@ class Reconnecting:
     cause: WebSocketError | CloseFrame | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
-        wait = f"retry in {self.delay:.2f} s"
+        wait = f"retry in {self.delay:.2f} s" if self.delay < _NEVER else "no retry scheduled"
         return f"Reconnecting(attempt {self.attempt}, {wait}{_cause(self.cause)})"
 
 

@@ -82,6 +82,10 @@ def test_reconnecting_fields() -> None:
         ),
         (Reconnecting(1, 10.0), "Reconnecting(attempt 1, retry in 0.00 s)"),
         (
+            Reconnecting(1, float("inf"), float("inf"), CloseFrame(1000, "pagehide")),
+            "Reconnecting(attempt 1, no retry scheduled, after close 1000)",
+        ),
+        (
             Failed(ConnectionFailed("refused"), False),
             "Failed(ConnectionFailed: refused; final)",
         ),
