@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.tls import client_context
 
 
 def _session() -> aiohttp.ClientSession:
@@ -20,6 +21,7 @@ async def _open(session: aiohttp.ClientSession, p: Params) -> aiohttp.ClientWebS
         compress=15 if p.compression else 0,
         max_msg_size=MAX_SIZE,
         timeout=aiohttp.ClientWSTimeout(ws_close=30),
+        ssl=client_context(p) or True,
     )
 
 

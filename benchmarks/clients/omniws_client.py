@@ -10,11 +10,16 @@ from typing import Any
 
 import omniws
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.tls import client_context
 
 
 async def _open(p: Params) -> Any:
     return await omniws.connect(
-        p.url, compression=p.compression, max_message_size=MAX_SIZE, connect_timeout=30
+        p.url,
+        compression=p.compression,
+        max_message_size=MAX_SIZE,
+        connect_timeout=30,
+        ssl=client_context(p),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.tls import client_context
 
 
 async def _open(p: Params) -> ClientConnection:
@@ -16,6 +17,7 @@ async def _open(p: Params) -> ClientConnection:
         compression="deflate" if p.compression else None,
         max_size=MAX_SIZE,
         open_timeout=30,
+        ssl=client_context(p),
     )
 
 

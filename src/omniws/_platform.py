@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-__all__ = ["BROWSER", "Connection", "open_connection"]
+__all__ = ["BROWSER", "Connection", "open_connection", "transport"]
 
 BROWSER = sys.platform == "emscripten"
 """True under Pyodide: the browser's (or Node's) WebSocket API is the transport."""
@@ -19,6 +19,18 @@ if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide 
     from .wasm import Connection, open_connection
 else:
     from .native import Connection, open_connection
+
+
+def transport(setting: str = "auto") -> str:
+    """Which transport a connection whose ``WebSocketConfig.transport`` is ``setting`` uses:
+    ``"fast"`` (aiofastnet, ``pip install 'omniws[fast]'``), ``"asyncio"`` (the standard
+    library's) or, under Pyodide, ``"browser"``. ``OMNIWS_TRANSPORT`` decides for ``"auto"``."""
+    if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
+        return "browser"
+    from .native.transport import active_transport
+
+    return active_transport(setting)
+
 
 if TYPE_CHECKING:
     from .client.contract import OpenConnection

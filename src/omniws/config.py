@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ssl import SSLContext as _SSLContext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ._urls import Endpoint, ProxyURL, parse_proxy_url, parse_url
 from ._validate import TOKEN, Duration, as_seconds, is_header_text, positive_int, seconds
@@ -35,6 +35,8 @@ __all__ = [
 DEFAULT_USER_AGENT = (
     f"omniws/{__version__} Python/{sys.version_info.major}.{sys.version_info.minor}"
 )
+
+
 @dataclass(frozen=True)
 class CompressionConfig:
     """permessage-deflate (RFC 7692) settings.
@@ -133,6 +135,8 @@ class WebSocketConfig:
     ``proxy`` (``http://``, ``https://``, ``socks5://``, ``socks5h://``): None takes it from
     HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY unless ``proxy_from_env`` is False;
     ``proxy_ssl`` verifies an https:// proxy. ``max_redirects``: 3xx answers followed (0: none).
+    ``transport``: "fast" opens TCP and TLS through aiofastnet (``omniws[fast]``), "asyncio"
+    through the standard library, "auto" the former when installed (OMNIWS_TRANSPORT decides).
     ``heartbeat_message``: when set, the heartbeat sends this application message (str: text,
     bytes: binary) instead of a protocol ping and takes any inbound message as the sign of
     life; under Pyodide, where scripts cannot ping, it is the only heartbeat there is.
@@ -164,6 +168,7 @@ class WebSocketConfig:
     proxy_from_env: bool = True
     proxy_ssl: _SSLContext | None = None
     max_redirects: int = 5
+    transport: Literal["auto", "asyncio", "fast"] = "auto"
 
     if TYPE_CHECKING:  # what the constructor accepts; the fields above are what it stores
 
@@ -191,6 +196,7 @@ class WebSocketConfig:
             proxy_from_env: bool = True,
             proxy_ssl: _SSLContext | None = None,
             max_redirects: int = 5,
+            transport: Literal["auto", "asyncio", "fast"] = "auto",
         ) -> None: ...
 
     def __post_init__(self) -> None:
@@ -268,6 +274,8 @@ class WebSocketConfig:
         if self.proxy_ssl is not None and not isinstance(self.proxy_ssl, ssl.SSLContext):
             raise ConfigError("proxy_ssl", "must be an ssl.SSLContext for an https:// proxy")
         positive_int("max_redirects", self.max_redirects, minimum=0)
+        if self.transport not in ("auto", "asyncio", "fast"):
+            raise ConfigError("transport", f"must be auto, asyncio or fast, got {self.transport!r}")
         for name in ("origin", "user_agent"):
             value = getattr(self, name)
             if value is not None and not is_header_text(value):

@@ -1,0 +1,98 @@
+"""Which code opens TCP and TLS: asyncio's own, or aiofastnet's (the optional ``fast`` extra).
+
+aiofastnet (``pip install 'omniws[fast]'``) provides drop-in ``create_connection`` and
+``start_tls`` written in C for the stock asyncio loop and uvloop. ``"auto"`` uses it when it
+is importable; ``WebSocketConfig(transport="asyncio")`` or the environment variable
+``OMNIWS_TRANSPORT=asyncio`` keep the standard library's; ``"fast"`` requires it.
+The environment variable applies to every connection whose config says ``"auto"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["ENV_VAR", "TRANSPORTS", "active_transport", "create_connection", "start_tls"]
+
+ENV_VAR = "OMNIWS_TRANSPORT"
+TRANSPORTS = ("auto", "asyncio", "fast")
+_INSTALL = "install it with: pip install 'omniws[fast]'"
+
+
+def _load_fastnet() -> ModuleType | None:
+    try:
+        import aiofastnet
+    except ImportError:
+        return None
+    return aiofastnet
+
+
+_FASTNET = _load_fastnet()
+
+
+def _environment() -> str:
+    value = os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+    if value not in TRANSPORTS:
+        raise ConfigError(
+            ENV_VAR,
+            f"must be one of {', '.join(TRANSPORTS)} (environment variable), got {value!r}",
+        )
+    return value
+
+
+def active_transport(setting: str = "auto") -> str:
+    """``"fast"`` or ``"asyncio"``: what a connection whose config says ``setting`` uses.
+
+    ``setting`` other than ``"auto"`` wins over ``OMNIWS_TRANSPORT``. Asking for ``"fast"``
+    without aiofastnet installed raises :class:`~omniws.ConfigError` saying how to install it.
+    """
+    choice = setting if setting != "auto" else _environment()
+    if choice == "fast":
+        if _FASTNET is None:
+            source = "transport='fast'" if setting == "fast" else f"{ENV_VAR}=fast"
+            raise ConfigError("transport", f"{source} needs aiofastnet; {_INSTALL}")
+        return "fast"
+    if choice == "asyncio" or _FASTNET is None:
+        return "asyncio"
+    return "fast"
+
+
+async def create_connection(
+    setting: str, protocol: asyncio.BaseProtocol, host: str, port: int
+) -> asyncio.Transport:
+    """A TCP connection to ``host:port`` for ``protocol``, through the chosen transport."""
+    loop = asyncio.get_running_loop()
+    factory: Callable[[], asyncio.BaseProtocol] = lambda: protocol  # noqa: E731
+    result: tuple[Any, Any]
+    if active_transport(setting) == "fast" and _FASTNET is not None:
+        result = await _FASTNET.create_connection(loop, factory, host, port)
+    else:
+        result = await loop.create_connection(factory, host, port)
+    transport: asyncio.Transport = result[0]
+    return transport
+
+
+async def start_tls(
+    setting: str,
+    transport: asyncio.Transport,
+    protocol: asyncio.BaseProtocol,
+    context: ssl.SSLContext,
+    server_hostname: str,
+) -> asyncio.Transport | None:
+    """TLS over ``transport``, through the chosen transport; None when the loop is closing.
+
+    aiofastnet's TLS runs over any transport (asyncio's too, as after a proxy's CONNECT).
+    """
+    loop = asyncio.get_running_loop()
+    if active_transport(setting) == "fast" and _FASTNET is not None:
+        tls: asyncio.Transport = await _FASTNET.start_tls(
+            loop, transport, protocol, context, server_hostname=server_hostname
+        )
+        return tls
+    return await loop.start_tls(transport, protocol, context, server_hostname=server_hostname)
