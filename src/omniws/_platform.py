@@ -27,7 +27,7 @@ def transport(setting: str = "auto") -> str:
     library's) or, under Pyodide, ``"browser"``. ``OMNIWS_TRANSPORT`` decides for ``"auto"``."""
     if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
         return "browser"
-    from .native.transport import active_transport
+    from .native import active_transport
 
     return active_transport(setting)
 
