@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.compressed import JSON_MESSAGE
 from benchmarks.tls import client_context
 
 
@@ -79,7 +80,14 @@ async def many(p: Params) -> dict[str, Any]:
         async def close(ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
             await ws.close()
 
-        return await open_many(p, lambda: _open(session, p), close)
+        async def open_one() -> aiohttp.ClientWebSocketResponse[bool]:
+            ws = await _open(session, p)
+            if p.compression:  # one 1 KiB JSON message each way: the codec's memory counts
+                await ws.send_str(JSON_MESSAGE)
+                check((await ws.receive()).data == JSON_MESSAGE, "echo reply differs")
+            return ws
+
+        return await open_many(p, open_one, close)
 
 
 async def run(p: Params) -> dict[str, Any]:
