@@ -21,15 +21,16 @@ else:
     from .native import Connection, open_connection
 
 
-def transport(setting: str = "auto") -> str:
-    """Which transport a connection whose ``WebSocketConfig.transport`` is ``setting`` uses:
-    ``"fast"`` (aiofastnet, ``pip install 'omniws[fast]'``), ``"asyncio"`` (the standard
-    library's) or, under Pyodide, ``"browser"``. ``OMNIWS_TRANSPORT`` decides for ``"auto"``."""
+def transport(setting: str = "auto", tls: bool = True) -> str:
+    """Which transport a connection whose ``WebSocketConfig.transport`` is ``setting`` uses
+    for TLS (``tls=True``, wss://) or plain TCP: ``"fast"`` (aiofastnet,
+    ``pip install 'omniws[fast]'``), ``"asyncio"`` (the standard library's, or uvloop's) or,
+    under Pyodide, ``"browser"``. ``OMNIWS_TRANSPORT`` decides for ``"auto"``."""
     if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
         return "browser"
     from .native import active_transport
 
-    return active_transport(setting)
+    return active_transport(setting, tls)
 
 
 if TYPE_CHECKING:

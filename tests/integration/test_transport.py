@@ -1,5 +1,6 @@
-"""The fast transport (aiofastnet, ``omniws[fast]``) against real servers, beside asyncio's:
-plain TCP, TLS, and TLS started after a proxy's CONNECT (and inside an https:// proxy's TLS).
+"""The fast transport (aiofastnet, ``omniws[fast]``) against real servers, beside asyncio's
+and "auto" (aiofastnet for TLS only): plain TCP, TLS, and TLS started after a proxy's
+CONNECT (and inside an https:// proxy's TLS; under "auto" over asyncio's TCP transport).
 
 CI runs the whole integration suite once more with ``OMNIWS_TRANSPORT=fast``; the last test
 here checks that such a run really uses it.
@@ -26,7 +27,15 @@ clean_proxy_env = fixtures.clean_proxy_env  # autouse
 start = fixtures.start
 proxy_cert = fixtures.proxy_cert
 
-TRANSPORTS = pytest.mark.parametrize("transport", ["asyncio", "fast"])
+TRANSPORTS = pytest.mark.parametrize("transport", ["asyncio", "fast", "auto"])
+
+
+def _expect_fast(setting: str, tls: bool) -> bool:
+    """The rule, written out independently: the setting, else OMNIWS_TRANSPORT, else auto,
+    which takes aiofastnet (installed here) for TLS only."""
+    if setting == "auto":
+        setting = os.environ.get("OMNIWS_TRANSPORT", "").strip().lower() or "auto"
+    return setting == "fast" or (setting == "auto" and tls)
 
 
 async def _echo(url: str, transport: str, **options: Any) -> None:
@@ -34,7 +43,8 @@ async def _echo(url: str, transport: str, **options: Any) -> None:
         url, connect_timeout=5, close_timeout=2, transport=transport, **options
     ) as ws:
         underlying = ws._transport
-        assert isinstance(underlying, aiofastnet.Transport) == (transport == "fast"), underlying
+        fast = _expect_fast(transport, url.startswith("wss:"))
+        assert isinstance(underlying, aiofastnet.Transport) == fast, underlying
         await ws.send("x" * 70_000)  # more than one read and one TLS record
         assert await recv(ws) == "x" * 70_000
         await ws.send(b"\x00\x01")
@@ -72,9 +82,12 @@ async def test_tls_after_a_proxy_connect(
     assert len(plain.requests) == 1 and len(secure.requests) == 1
 
 
-async def test_default_connections_follow_the_environment(py_server: str) -> None:
-    wanted = os.environ.get("OMNIWS_TRANSPORT", "auto") or "auto"
-    expected = "fast" if wanted in ("auto", "fast") else "asyncio"  # aiofastnet is installed
-    assert _platform.transport() == expected
-    async with omniws.connect(f"{py_server}/echo", connect_timeout=5) as ws:
-        assert isinstance(ws._transport, aiofastnet.Transport) == (expected == "fast")
+async def test_default_connections_follow_the_environment(
+    py_server: str, wss_server: str, client_ssl: ssl.SSLContext
+) -> None:
+    for url, tls in ((py_server, False), (wss_server, True)):
+        fast = _expect_fast("auto", tls)
+        assert _platform.transport(tls=tls) == ("fast" if fast else "asyncio")
+        ssl_option = client_ssl if tls else None
+        async with omniws.connect(f"{url}/echo", connect_timeout=5, ssl=ssl_option) as ws:
+            assert isinstance(ws._transport, aiofastnet.Transport) == fast, ws._transport

@@ -21,11 +21,14 @@ def missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNIWS_TRANSPORT", raising=False)
 
 
-def test_auto_uses_aiofastnet_when_installed(installed: None) -> None:
+def test_auto_uses_aiofastnet_for_tls_when_installed(installed: None) -> None:
     assert chooser.active_transport("auto") == "fast"
+    assert chooser.active_transport("auto", tls=False) == "asyncio"  # measured cheaper
     assert chooser.active_transport("fast") == "fast"
+    assert chooser.active_transport("fast", tls=False) == "fast"
     assert chooser.active_transport("asyncio") == "asyncio"
     assert _platform.transport() == "fast"
+    assert _platform.transport(tls=False) == "asyncio"
 
 
 def test_without_aiofastnet_auto_is_the_standard_library(missing: None) -> None:

@@ -68,7 +68,7 @@ async def open_tcp(
     progress.enter(f"the TCP connection to {peer.name}", f"is {what} up and reachable?")
     try:
         transport = await _transport.create_connection(
-            progress.transport, protocol, peer.host, peer.port
+            progress.transport, protocol, peer.host, peer.port, context is not None
         )
     except socket.gaierror as exc:
         kind = "proxy host" if peer.is_proxy else "host"

@@ -1,10 +1,12 @@
 """Which code opens TCP and TLS: asyncio's own, or aiofastnet's (the optional ``fast`` extra).
 
 aiofastnet (``pip install 'omniws[fast]'``) provides drop-in ``create_connection`` and
-``start_tls`` written in C for the stock asyncio loop and uvloop. ``"auto"`` uses it when it
-is importable; ``WebSocketConfig(transport="asyncio")`` or the environment variable
-``OMNIWS_TRANSPORT=asyncio`` keep the standard library's; ``"fast"`` requires it.
-The environment variable applies to every connection whose config says ``"auto"``.
+``start_tls`` written in C for the stock asyncio loop and uvloop. ``"auto"`` uses it for
+TLS connections when it is importable: there it halves the client CPU per message, while on
+plain TCP asyncio's (and uvloop's) own transport measured cheaper with omniws' protocol
+(docs/BENCHMARKS.md). ``"fast"`` uses it for both and requires it; ``"asyncio"`` (or the
+environment variable ``OMNIWS_TRANSPORT=asyncio``) keeps the standard library's. The
+environment variable applies to every connection whose config says ``"auto"``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ def _environment() -> str:
     return value
 
 
-def active_transport(setting: str = "auto") -> str:
-    """``"fast"`` or ``"asyncio"``: what a connection whose config says ``setting`` uses.
+def active_transport(setting: str = "auto", tls: bool = True) -> str:
+    """``"fast"`` or ``"asyncio"``: what a connection whose config says ``setting`` uses for
+    TLS (``tls``) or for plain TCP.
 
     ``setting`` other than ``"auto"`` wins over ``OMNIWS_TRANSPORT``. Asking for ``"fast"``
     without aiofastnet installed raises :class:`~omniws.ConfigError` saying how to install it.
@@ -58,19 +61,20 @@ def active_transport(setting: str = "auto") -> str:
             source = "transport='fast'" if setting == "fast" else f"{ENV_VAR}=fast"
             raise ConfigError("transport", f"{source} needs aiofastnet; {_INSTALL}")
         return "fast"
-    if choice == "asyncio" or _FASTNET is None:
+    if choice == "asyncio" or _FASTNET is None or not tls:
         return "asyncio"
     return "fast"
 
 
 async def create_connection(
-    setting: str, protocol: asyncio.BaseProtocol, host: str, port: int
+    setting: str, protocol: asyncio.BaseProtocol, host: str, port: int, tls: bool
 ) -> asyncio.Transport:
-    """A TCP connection to ``host:port`` for ``protocol``, through the chosen transport."""
+    """A TCP connection to ``host:port`` for ``protocol``, through the chosen transport;
+    ``tls``: TLS will run over it (so that TCP and TLS come from the same code)."""
     loop = asyncio.get_running_loop()
     factory: Callable[[], asyncio.BaseProtocol] = lambda: protocol  # noqa: E731
     result: tuple[Any, Any]
-    if active_transport(setting) == "fast" and _FASTNET is not None:
+    if active_transport(setting, tls) == "fast" and _FASTNET is not None:
         result = await _FASTNET.create_connection(loop, factory, host, port)
     else:
         result = await loop.create_connection(factory, host, port)
