@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, sysinfo, tls, variants
+from benchmarks import plan, report, sysinfo, tls, variants
 from benchmarks.plan import CLIENTS, DEFAULT_CLIENTS, LABEL_NOTES, Workload, labels_for, metrics
 from benchmarks.plan import select as select_workloads
 
@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.pin(server_cpus or os.sched_getaffinity(0))
                 for label in labels[shift:] + labels[:shift]:
                     done += 1
-                    client = "omniws" if label.startswith("omniws") else label
+                    base = variants.base_label(label)  # without the transport suffix
+                    client = "omniws" if base == "omniws-handler" else base
                     if client in skipped:
                         continue
                     params = dict(workload.quick if args.quick else workload.full)
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                         kind=workload.kind,
                         option=option,
                         compression=args.compression,
-                        handler=variants.base_label(label) == "omniws-handler",
+                        handler=base == "omniws-handler",
                         **variants.client_params(tls_dir),
                     )
                     spec = {"client": client, "loop": loop, "cpu": client_cpu, "params": params}
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                         }
                         record["metrics"] = metrics(workload, result)
                     runs.append(record)
-                    _progress(done, total, record, workload)
+                    report.progress(done, total, record, workload)
                 if server.proc.poll() is not None:
                     raise SystemExit("the benchmark server died")
     finally:
@@ -292,30 +293,24 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed or not runs else 0
 
 
-def _progress(done: int, total: int, record: dict[str, Any], workload: Workload) -> None:
-    what = record.get("skip") or record.get("error")
-    if what is None:
-        col = workload.columns[0]
-        what = f"{record['metrics'][col.key]:,.{col.digits}f} {col.header}"
-    print(
-        f"  [{done}/{total}] {record['workload']} {record['loop']} {record['label']}: {what}"[:160],
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for workload in args.workload_list:
         for loop in args.loop_list:
             labels = variants.expand(labels_for(workload, args.client_list, args.compression), args)
             cell = {label: report.summarize(runs, workload.name, loop, label) for label in labels}
+            groups = plan.groups(labels)  # async and blocking clients: two tables
             summary[f"{workload.name} {loop}"] = {
                 "clients": cell,
-                "ratios": {c.key: report.ratios(c, labels, cell) for c in workload.columns},
+                "ratios": {
+                    c.key: {k: v for g in groups for k, v in report.ratios(c, g, cell).items()}
+                    for c in workload.columns
+                },
             }
             title = where(args, workload) + (" · permessage-deflate" if args.compression else "")
             title += " · wss://" if args.tls else ""
-            print(report.table(workload, loop, labels, cell, title))
-            print()
+            for group, kind in zip(groups, ("", ", blocking clients"), strict=True):
+                if group:
+                    print(report.table(workload, loop + kind, group, cell, title))
+                    print()
     return summary
