@@ -95,8 +95,10 @@ WORKLOADS: tuple[Workload, ...] = (
     ),
 )
 
-CLIENTS = ("omniws", "websockets", "aiohttp", "picows", "raw")
-DEFAULT_CLIENTS = ("omniws", "websockets", "aiohttp", "picows")
+SYNC_CLIENTS = ("omniws.sync", "websockets.sync", "websocket-client")
+SYNC_WORKLOADS = ("echo-32", "echo-256", "push-64")  # blocking clients: their own tables
+CLIENTS = ("omniws", "websockets", "aiohttp", "picows", "raw", *SYNC_CLIENTS)
+DEFAULT_CLIENTS = ("omniws", "websockets", "aiohttp", "picows", *SYNC_CLIENTS)
 LABEL_NOTES = {
     "omniws": "await send()/recv(); push: `async for message in ws`",
     "omniws-handler": "ws.set_message_handler(callback), straight from the parser; echo: the "
@@ -105,7 +107,24 @@ LABEL_NOTES = {
     "aiohttp": "ClientSession.ws_connect, await send_bytes()/receive()",
     "picows": "WSListener callbacks, next request sent from on_ws_frame; payload as bytes/str",
     "raw": "ceiling: asyncio Protocol writing pre-masked frames, counting reply bytes",
+    "omniws.sync": "omniws.sync.connect(), ws.send()/ws.recv(); push: `for message in ws`; "
+    "its private stdlib event loop (whatever the loop column says) runs in the calling thread "
+    "while it waits, else on its own thread",
+    "websockets.sync": "websockets.sync.client, ws.send()/ws.recv() (a reader thread of its own)",
+    "websocket-client": "websocket-client (module websocket), send_binary()/recv() on a "
+    "blocking socket; no permessage-deflate, not installed by default: pip install "
+    "websocket-client",
 }
+
+
+def is_sync(label: str) -> bool:
+    """A blocking client: compared with the other blocking clients, in a table of its own."""
+    return label in SYNC_CLIENTS
+
+
+def groups(labels: list[str]) -> list[list[str]]:
+    """The async rows and the blocking rows of a workload, each compared among themselves."""
+    return [[x for x in labels if not is_sync(x)], [x for x in labels if is_sync(x)]]
 
 
 def labels_for(workload: Workload, clients: list[str], compression: bool) -> list[str]:
@@ -116,6 +135,10 @@ def labels_for(workload: Workload, clients: list[str], compression: bool) -> lis
             continue
         if client == "picows" and compression:
             continue  # picows has no permessage-deflate
+        if is_sync(client) and (
+            workload.name not in SYNC_WORKLOADS or (client == "websocket-client" and compression)
+        ):
+            continue
         labels.append(client)
         if client == "omniws" and workload.kind in ("push", "echo"):
             labels.append("omniws-handler")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from typing import Any
 
 from benchmarks.plan import Column, Workload
@@ -89,3 +90,16 @@ def ratio_line(col: Column, labels: list[str], summary: dict[str, Any]) -> str:
     meaning = "below 1: omniws cheaper" if col.lower_is_better else "above 1: omniws better"
     text = "   ".join(f"{k} = {v:.2f}" for k, v in found.items())
     return f"  {col.header}: {text}   ({meaning})"
+
+
+def progress(done: int, total: int, record: dict[str, Any], workload: Workload) -> None:
+    """One line on stderr per finished measurement."""
+    what = record.get("skip") or record.get("error")
+    if what is None:
+        col = workload.columns[0]
+        what = f"{record['metrics'][col.key]:,.{col.digits}f} {col.header}"
+    print(
+        f"  [{done}/{total}] {record['workload']} {record['loop']} {record['label']}: {what}"[:160],
+        file=sys.stderr,
+        flush=True,
+    )

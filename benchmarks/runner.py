@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -14,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, sysinfo, tls, variants
+from benchmarks import plan, report, sysinfo, tls, variants
 from benchmarks.plan import CLIENTS, DEFAULT_CLIENTS, LABEL_NOTES, Workload, labels_for, metrics
 from benchmarks.plan import select as select_workloads
+from benchmarks.server_process import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -68,42 +68,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.repeat = 2 if args.quick else 3
     args.repeat = max(1, min(args.repeat, 50))
     return args
-
-
-class Server:
-    """The benchmark server process, started and stopped by PID."""
-
-    def __init__(self, mode: str, tls_dir: str | None = None) -> None:
-        command = [sys.executable, "-m", "benchmarks.server", "--mode", mode]
-        self.proc = subprocess.Popen(
-            [*command, *variants.server_args(tls_dir)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise SystemExit(f"the benchmark server did not start (got {line!r})")
-        self.pid = self.proc.pid
-        self.url = f"{'wss' if tls_dir else 'ws'}://127.0.0.1:{int(line.split()[1])}/"
-        self.cpus: set[int] | None = None
-
-    def pin(self, cpus: set[int]) -> None:
-        if cpus != self.cpus:
-            os.sched_setaffinity(self.pid, cpus)
-            self.cpus = cpus
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
 
 
 def run_worker(spec: dict[str, Any], server: Server, limit: float) -> dict[str, Any]:
@@ -198,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                 server.pin(server_cpus or os.sched_getaffinity(0))
                 for label in labels[shift:] + labels[:shift]:
                     done += 1
-                    client = "omniws" if label.startswith("omniws") else label
+                    base = variants.base_label(label)  # without the transport suffix
+                    client = "omniws" if base == "omniws-handler" else base
                     if client in skipped:
                         continue
                     params = dict(workload.quick if args.quick else workload.full)
@@ -212,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         kind=workload.kind,
                         option=option,
                         compression=args.compression,
-                        handler=variants.base_label(label) == "omniws-handler",
+                        handler=base == "omniws-handler",
                         **variants.client_params(tls_dir),
                     )
                     spec = {"client": client, "loop": loop, "cpu": client_cpu, "params": params}
@@ -236,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                         }
                         record["metrics"] = metrics(workload, result)
                     runs.append(record)
-                    _progress(done, total, record, workload)
+                    report.progress(done, total, record, workload)
                 if server.proc.poll() is not None:
                     raise SystemExit("the benchmark server died")
     finally:
@@ -292,30 +257,24 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed or not runs else 0
 
 
-def _progress(done: int, total: int, record: dict[str, Any], workload: Workload) -> None:
-    what = record.get("skip") or record.get("error")
-    if what is None:
-        col = workload.columns[0]
-        what = f"{record['metrics'][col.key]:,.{col.digits}f} {col.header}"
-    print(
-        f"  [{done}/{total}] {record['workload']} {record['loop']} {record['label']}: {what}"[:160],
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for workload in args.workload_list:
         for loop in args.loop_list:
             labels = variants.expand(labels_for(workload, args.client_list, args.compression), args)
             cell = {label: report.summarize(runs, workload.name, loop, label) for label in labels}
+            groups = plan.groups(labels)  # async and blocking clients: two tables
             summary[f"{workload.name} {loop}"] = {
                 "clients": cell,
-                "ratios": {c.key: report.ratios(c, labels, cell) for c in workload.columns},
+                "ratios": {
+                    c.key: {k: v for g in groups for k, v in report.ratios(c, g, cell).items()}
+                    for c in workload.columns
+                },
             }
             title = where(args, workload) + (" · permessage-deflate" if args.compression else "")
             title += " · wss://" if args.tls else ""
-            print(report.table(workload, loop, labels, cell, title))
-            print()
+            for group, kind in zip(groups, ("", ", blocking clients"), strict=True):
+                if group:
+                    print(report.table(workload, loop + kind, group, cell, title))
+                    print()
     return summary

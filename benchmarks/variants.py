@@ -36,7 +36,7 @@ def expand(labels: list[str], args: argparse.Namespace) -> list[str]:
     out: list[str] = []
     for label in labels:
         out.append(label)
-        if label.startswith("omniws"):
+        if label in ("omniws", "omniws-handler"):  # the async rows
             out.append(label + STDLIB)
     return out
 

@@ -3,7 +3,8 @@
 The JSON holds ``client``, ``loop`` (asyncio | uvloop), ``cpu`` (a core to pin to, or null) and
 ``params`` (the fields of ``common.Params``). The last stdout line is ``RESULT <json>``: the
 client's own measurement, or ``{"skip": reason}`` when the client library does not import, or
-``{"error": text}``.
+``{"error": text}``. A blocking client (a module with ``run_sync``) is called from the main
+thread without an event loop; the loop policy still applies to loops it creates.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ CLIENT_MODULES = {
     "aiohttp": "benchmarks.clients.aiohttp_client",
     "picows": "benchmarks.clients.picows_client",
     "raw": "benchmarks.clients.raw_client",
+    "omniws.sync": "benchmarks.clients.sync_omniws_client",
+    "websockets.sync": "benchmarks.clients.sync_websockets_client",
+    "websocket-client": "benchmarks.clients.sync_websocket_client_client",
 }
 
 
@@ -45,6 +49,9 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     else:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    if hasattr(module, "run_sync"):  # a blocking client: called from this (the main) thread
+        sync_result: dict[str, Any] = module.run_sync(params)
+        return sync_result
     result: dict[str, Any] = asyncio.run(module.run(params))
     return result
 

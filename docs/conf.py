@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -22,14 +21,6 @@ extensions = ["myst_parser", "sphinx.ext.autodoc"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "README.md"]
-HAVE_SYNC = importlib.util.find_spec("omniws.sync") is not None
-SYNC_MISSING = """# omniws.sync
-
-```{note}
-The synchronous API (`omniws.sync`) is not in this build of omniws yet; its reference appears
-here once it is merged (docs/api/sync.md).
-```
-"""
 
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -44,12 +35,5 @@ html_title = f"omniws {__version__}"
 html_static_path: list[str] = []
 
 
-def _sync_page(app: Sphinx, docname: str, source: list[str]) -> None:
-    # TODO(lead): drop this hook once omniws.sync is merged (then the page always renders)
-    if docname == "api/sync" and not HAVE_SYNC:
-        source[0] = SYNC_MISSING
-
-
 def setup(app: Sphinx) -> dict[str, bool]:
-    app.connect("source-read", _sync_page)
     return {"parallel_read_safe": True}

@@ -6,14 +6,10 @@ pointed at omniws' embedded echo server (the mechanism of tests/test_readme.py).
 left out only when the line before it says so, with its reason:
 
     <!-- not run: needs a wss:// server with a certificate from that CA -->
-
-and ``<!-- needs: omniws.sync -->`` runs a block only once that module exists (until then the
-test is reported as skipped, with the reason).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -56,15 +52,11 @@ def test_the_docs_have_examples_and_few_are_left_out() -> None:
 
 def test_every_marker_is_known() -> None:
     for where, marker, _ in BLOCKS:
-        assert marker == "" or re.fullmatch(r"not run: .+|needs: [\w.]+", marker), where
+        assert marker == "" or re.fullmatch(r"not run: .+", marker), where
 
 
 @pytest.mark.parametrize(("where", "marker", "code"), RUN, ids=[where for where, _, _ in RUN])
 def test_docs_example_runs(where: str, marker: str, code: str, tmp_path: Path) -> None:
-    if marker.startswith("needs: "):
-        module = marker.removeprefix("needs: ")
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not merged yet: {where} runs once it is")
     runner = tmp_path / "run_example.py"
     runner.write_text(
         "import asyncio, threading\n"
@@ -91,8 +83,6 @@ def test_the_api_reference_covers_every_public_name() -> None:
 def test_the_sync_reference_covers_omniws_sync() -> None:
     reference = (DOCS / "api" / "sync.md").read_text()
     documented = set(re.findall(r"^\.\. auto\w+:: omniws\.sync\.(\w+)", reference, re.M))
-    assert documented == {"connect", "Connection", "WebSocketClient"}
-    if importlib.util.find_spec("omniws.sync") is not None:
-        import omniws.sync  # type: ignore[import-not-found,unused-ignore]
+    import omniws.sync
 
-        assert documented == set(omniws.sync.__all__)
+    assert documented == set(omniws.sync.__all__) == {"connect", "Connection", "WebSocketClient"}

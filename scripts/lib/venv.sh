@@ -35,7 +35,7 @@ venv_pip() {  # .venv's pip with its output in .venv/pip.log, shown (the end) on
 venv_stamp() {  # the state of the checkout that an editable install depends on
     {
         .venv/bin/python -c 'import sys; print(sys.version)'
-        cat pyproject.toml setup.py src/omniws/protocol/_speedups.c
+        cat pyproject.toml setup.py src/omniws/protocol/_speedups.c src/omniws/protocol/_speedups_*.h
         find src \( -name __pycache__ -o -name '*.egg-info' \) -prune -o -type f ! -name '*.so' -print | LC_ALL=C sort
     } | sha256sum | cut -d' ' -f1
 }

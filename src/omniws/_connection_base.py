@@ -13,7 +13,7 @@ from collections import deque
 from typing import TypeVar
 
 from .closecodes import check_close, ends_normally
-from .config import WebSocketConfig, as_seconds
+from .config import WebSocketConfig
 from .errors import ConnectionClosed, WebSocketError
 from .messages import CloseFrame, Data, Message
 
@@ -153,7 +153,7 @@ class ConnectionBase:
     def _start_close_timer(self) -> None:
         # the server closes TCP after the close handshake; don't wait for it forever
         if self._close_timer is None and self._state != CLOSED:
-            timeout = as_seconds(self.config.close_timeout)
+            timeout = self.config.close_timeout
             self._close_timer = self._loop.call_later(timeout, self.abort)
 
     def _mark_closed(self) -> None:

@@ -345,3 +345,20 @@ def test_boolean_fields_are_booleans() -> None:
     for flag in ("client_no_context_takeover", "server_no_context_takeover"):
         with pytest.raises(ConfigError, match=flag):
             CompressionConfig(**{flag: 1})  # type: ignore[arg-type]
+
+
+def test_a_reader_cancelled_by_a_timeout_leaves_the_others_and_the_client_usable() -> None:
+    async def main() -> None:
+        server = FakeServer()
+        client = make(server)
+        await client.connect()
+        other = asyncio.create_task(client.recv())
+        for _ in range(3):
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(client.recv(), 0.5)
+        server.current.push("a", "b")
+        assert await other == "a"
+        assert await asyncio.wait_for(client.recv(), 1) == "b"
+        await client.close()
+
+    run(main())

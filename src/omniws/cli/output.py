@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from .. import CloseFrame, ConnectionClosed, Message, Reconnecting
+from ..closecodes import ends_normally
 
 __all__ = ["Output", "reconnect_reason", "use_colour"]
 
@@ -163,5 +164,5 @@ class Output:
         self._write(self.stderr, self._paint(f"omniws: error: {text}", "error", self._colour_err))
 
     def closed(self, frame: CloseFrame) -> None:
-        style = "status" if frame.code in (1000, 1001) else "warn"
+        style = "status" if ends_normally(frame.code) else "warn"
         self.status(f"connection closed: {frame}", style)

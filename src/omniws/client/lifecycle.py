@@ -57,7 +57,7 @@ class Lifecycle:
         """``connect()`` was called at least once."""
         self._name = name
         self._on_change = on_change
-        self._changed: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
 
     def move(self, state: ConnectionState) -> None:
         """Change to ``state``, if the table allows it, and tell everyone."""
@@ -78,17 +78,18 @@ class Lifecycle:
     def notify(self) -> None:
         """Wake every task waiting in :meth:`changed` (also for changes that are not states:
         a connection became usable, a message arrived)."""
-        future = self._changed
-        if future is not None:
-            self._changed = None
-            if not future.done():
-                future.set_result(None)
+        if self._waiters:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def changed(self) -> asyncio.Future[None]:
-        """A future resolved at the next :meth:`notify`."""
-        if self._changed is None:
-            self._changed = asyncio.get_running_loop().create_future()
-        return self._changed
+        """A future of the caller's own, resolved at the next :meth:`notify`. (Not shared:
+        cancelling one waiter, e.g. by a timeout around ``recv()``, leaves the others be.)"""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return waiter
 
     @property
     def stopped(self) -> bool:

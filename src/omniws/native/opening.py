@@ -14,7 +14,7 @@ import dataclasses
 import ssl
 import sys
 
-from ..config import WebSocketConfig, as_seconds
+from ..config import WebSocketConfig
 from ..errors import ConnectionFailed, HandshakeRejected, WebSocketError
 from ..protocol import deflate as _deflate
 from ..protocol.handshake import (
@@ -40,7 +40,7 @@ async def open_connection(config: WebSocketConfig) -> Connection:
     """Open a connection: proxy, TCP, TLS, the handshake and any redirects, all within
     ``connect_timeout``. A timeout raises WebSocketTimeout naming the stage that stalled
     (and the proxy, without its password)."""
-    timeout = None if config.connect_timeout is None else as_seconds(config.connect_timeout)
+    timeout = config.connect_timeout
     current: list[_Opening] = []
     progress = Progress(config.transport)
     try:
