@@ -48,7 +48,7 @@ async def _omniws_fetch(url: str) -> str | None:
     import omniws
 
     try:
-        async with omniws.connect(url, compression=False, heartbeat_interval=None) as ws:
+        async with omniws.connect(url, compression=False) as ws:
             message = await ws.recv()
     except omniws.ConnectionClosed:
         return None
@@ -60,7 +60,7 @@ async def _omniws_echo(url: str) -> str | None:
 
     try:
         async with omniws.connect(
-            url, max_message_size=None, compression=True, heartbeat_interval=None
+            url, max_message_size=None, compression=True
         ) as ws:
             async for message in ws:
                 await ws.send(message)

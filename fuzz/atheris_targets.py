@@ -13,10 +13,11 @@ from collections.abc import Callable
 import atheris  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
 with atheris.instrument_imports():
-    from omniws.config import CompressionConfig, parse_proxy_url, parse_url
+    from omniws.config import parse_proxy_url, parse_url
     from omniws.errors import ConfigError, ConnectionFailed, ProtocolError, WebSocketError
     from omniws.protocol import deflate as _deflate
     from omniws.protocol.connection import WebSocketProtocol
+    from omniws.protocol.deflate import DeflateParams
     from omniws.protocol.frames import FrameDecoder
     from omniws.protocol.handshake import ResponseReader, redirect_url, validate_response
 
@@ -43,7 +44,7 @@ def frames(data: bytes) -> None:
 
 def protocol(data: bytes) -> None:
     compressed = bool(data[:1]) and data[0] & 1 == 1
-    deflate = _deflate.accept(["permessage-deflate"], CompressionConfig()) if compressed else None
+    deflate = _deflate.accept(["permessage-deflate"], DeflateParams()) if compressed else None
     written = bytearray()
     proto = WebSocketProtocol(written.extend, max_message_size=4096, deflate=deflate)
     try:

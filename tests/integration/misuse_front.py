@@ -1,26 +1,11 @@
 """The front ends the misuse tests drive, and what they may raise (test_misuse*.py).
 
-A front end wraps one public API (today ``omniws``'s async one) behind synchronous calls,
-so that Hypothesis runs plain functions: ``run(x)`` awaits ``x`` if it is awaitable, with a
-deadline. Every misuse test is parametrized over FRONT_ENDS, so the sync API
-(``omniws.sync``) joins with one subclass and one list entry::
-
-    import omniws.sync
-
-    class SyncFrontEnd(FrontEnd):
-        name = "sync"
-        connect = staticmethod(omniws.sync.connect)
-        Connection = omniws.sync.Connection
-        WebSocketClient = omniws.sync.WebSocketClient
-        excluded = frozenset({"Connection.send_nowait"})  # targets it does not have
-
-        def run(self, result): return result      # its calls block by themselves
-        def recv(self, subject): return subject.recv(timeout=CALL_TIMEOUT)
-
-    FRONT_ENDS.append(SyncFrontEnd)
-
-``open_client`` calls ``connect()`` on a new client and ``shutdown`` closes the private
-event loop, which a sync front end simply does not use.
+A front end wraps one public API behind synchronous calls, so that Hypothesis runs plain
+functions: ``run(x)`` awaits ``x`` if it is awaitable, with a deadline. Every misuse test is
+parametrized over FRONT_ENDS: the async API (``omniws``) and the synchronous one
+(``omniws.sync``), whose calls block by themselves. ``open_client`` calls ``connect()`` on a
+new client and ``shutdown`` closes the private event loop, which the sync front end does
+not use.
 """
 
 from __future__ import annotations
@@ -35,6 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 
 import omniws
+import omniws.sync
 
 MISUSE_SETTINGS = settings(
     max_examples=100,
@@ -136,4 +122,21 @@ class FrontEnd:
         self.loop.close()
 
 
-FRONT_ENDS: list[type[FrontEnd]] = [FrontEnd]
+class SyncFrontEnd(FrontEnd):
+    """omniws.sync: the same calls without ``await``."""
+
+    name = "sync"
+    connect: Any = staticmethod(omniws.sync.connect)
+    Connection: Any = omniws.sync.Connection
+    WebSocketClient: Any = omniws.sync.WebSocketClient
+    excluded = frozenset({"Connection.send_nowait"})  # a blocking API needs no callback send
+
+    def run(self, result: Any) -> Any:
+        assert not inspect.isawaitable(result), f"the sync API returned an awaitable: {result!r}"
+        return result
+
+    def recv(self, subject: Any) -> Any:
+        return subject.recv(timeout=CALL_TIMEOUT)
+
+
+FRONT_ENDS: list[type[FrontEnd]] = [FrontEnd, SyncFrontEnd]

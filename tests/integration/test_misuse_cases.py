@@ -105,7 +105,8 @@ def test_concurrent_recv_loses_no_message(front: FrontEnd) -> None:
     """Two recv() at once: each gets a message, or the second is refused with a clear
     RuntimeError; either way the first still receives and no message is lost."""
     if front.name != "async":
-        pytest.skip("concurrent recv() from tasks is an async-API case")
+        _concurrent_recv_from_threads(front)
+        return
     conn = front.subject("connection")
 
     async def scenario() -> tuple[list[Any], list[Any]]:
@@ -135,3 +136,27 @@ def test_concurrent_recv_loses_no_message(front: FrontEnd) -> None:
     received = [m for m in done if isinstance(m, str)] + rest
     assert sorted(received) == ["one", "two"]
     front.healthy("connection", "two concurrent recv()")
+
+
+def _concurrent_recv_from_threads(front: FrontEnd) -> None:
+    """The sync API: two threads in recv() at once each get one of two messages."""
+    import threading
+
+    conn = front.subject("connection")
+    got: list[Any] = []
+
+    def read() -> None:
+        try:
+            got.append(conn.recv(timeout=20))
+        except BaseException as exc:  # reported below
+            got.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    conn.send("one")
+    conn.send("two")
+    for reader in readers:
+        reader.join(30)
+    assert sorted(got) == ["one", "two"], got
+    front.healthy("connection", "two concurrent recv() from threads")

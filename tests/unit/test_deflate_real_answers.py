@@ -11,8 +11,7 @@ import zlib
 
 import pytest
 
-from omniws.config import CompressionConfig
-from omniws.protocol.deflate import accept
+from omniws.protocol.deflate import DeflateParams, accept
 
 TAIL = b"\x00\x00\xff\xff"
 REAL_ANSWERS = [
@@ -38,7 +37,7 @@ def server_compressor(answer: str) -> tuple[object, bool]:
 
 @pytest.mark.parametrize("answer", REAL_ANSWERS)
 def test_real_answer_is_accepted_and_interoperates(answer: str) -> None:
-    deflate = accept([answer], CompressionConfig())
+    deflate = accept([answer], DeflateParams())
     assert deflate is not None
     compressor, reset = server_compressor(answer)
     messages = [b'{"op": "trade", "price": %d, "size": 0.25}' % n * 4 for n in range(20)]

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from omniws.config import CompressionConfig, parse_proxy_url, parse_url
+from omniws.config import parse_proxy_url, parse_url
 from omniws.errors import (
     ConfigError,
     ConnectionFailed,
@@ -27,6 +27,7 @@ from omniws.errors import (
 from omniws.messages import CloseFrame, Message
 from omniws.protocol import deflate as _deflate
 from omniws.protocol.connection import WebSocketProtocol
+from omniws.protocol.deflate import DeflateParams
 from omniws.protocol.frames import FrameDecoder, encode_frame
 from omniws.protocol.handshake import (
     MAX_RESPONSE_HEAD,
@@ -119,7 +120,7 @@ class Recorder:
         self.closes: list[CloseFrame] = []
         self.written = bytearray()
         deflate = (
-            _deflate.accept(["permessage-deflate"], CompressionConfig()) if compressed else None
+            _deflate.accept(["permessage-deflate"], DeflateParams()) if compressed else None
         )
         self.protocol = WebSocketProtocol(
             self.written.extend,

@@ -104,7 +104,8 @@ class _Opening(asyncio.Protocol):
             elif not self._done.cancelled():
                 self._done.exception()  # retrieved: no "never retrieved" warning
             raise
-        deflate_config = config.deflate
+        compression = config.deflate  # protocol/ takes plain values, not omniws.config
+        params = _deflate.DeflateParams(**dataclasses.asdict(compression)) if compression else None
         key = new_key()
         request = build_request(
             endpoint.resource,
@@ -112,7 +113,7 @@ class _Opening(asyncio.Protocol):
             key,
             headers=config.headers,
             protocols=config.protocols,
-            extensions=_deflate.offer(deflate_config) if deflate_config else None,
+            extensions=_deflate.offer(params) if params else None,
             origin=config.origin,
             user_agent=config.user_agent,
         )
@@ -126,11 +127,9 @@ class _Opening(asyncio.Protocol):
         if response is None:  # _done completes only with a response or an exception
             raise ConnectionFailed(f"no handshake response from {config.url}")
         subprotocol, extensions = validate_response(
-            response, key, config.protocols, deflate_config is not None
+            response, key, config.protocols, params is not None
         )
-        deflate = (
-            _deflate.accept(extensions, deflate_config) if extensions and deflate_config else None
-        )
+        deflate = _deflate.accept(extensions, params) if extensions and params else None
         connection = Connection(
             config, self._loop, transport, subprotocol, response.headers, deflate
         )

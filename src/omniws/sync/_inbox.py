@@ -100,7 +100,7 @@ class Inbox:
                             timeout or 0.0,
                             hint="no message arrived; the connection is still usable",
                         )
-                    self._cond.wait(remaining)
+                    self._cond.wait(min(remaining, threading.TIMEOUT_MAX))
             finally:
                 self._waiting -= 1
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from ..errors import WebApiError, WebSocketTimeout
 
 __all__ = ["PARK", "LoopThread", "require_threads"]
+_FOREVER = threading.TIMEOUT_MAX  # longer waits are endless (and would overflow)
 
 T = TypeVar("T")
 _READ_BUFFER = 256 * 1024  # asyncio's selector transports read up to this much at once
@@ -186,7 +187,8 @@ class LoopThread:
         """Run the held loop until something stops it (or ``timeout`` seconds pass)."""
         loop = self.loop
         self.lent = True
-        handle = None if timeout is None else loop.call_later(max(timeout, 0.0), loop.stop)
+        endless = timeout is None or timeout >= _FOREVER
+        handle = None if endless else loop.call_later(max(timeout or 0.0, 0.0), loop.stop)
         try:
             loop.run_forever()
         finally:
@@ -242,7 +244,8 @@ class LoopThread:
         try:
             future = asyncio.run_coroutine_threadsafe(coro, self.loop)
             try:
-                return future.result(timeout)
+                # beyond TIMEOUT_MAX (about 292 years) a wait is as good as endless
+                return future.result(None if timeout is None else min(timeout, _FOREVER))
             except concurrent.futures.TimeoutError:
                 if future.done():
                     raise

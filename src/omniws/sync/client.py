@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import omniws
 
+from .._validate import Duration, seconds
 from ..client import RetryHook
 from ..closecodes import check_close
 from ..config import WebSocketConfig
@@ -177,9 +178,10 @@ class WebSocketClient:
         if self._outbox is not None:
             self._outbox.flush()
 
-    def wait_connected(self, timeout: float | None = None) -> None:
+    def wait_connected(self, timeout: Duration | None = None) -> None:
         """Wait until the client is connected and ``on_open`` has run (WebSocketTimeout after
         ``timeout`` seconds; the error of a failed client; ConnectionClosed once closed)."""
+        timeout = seconds("timeout", timeout, allow_none=True, allow_zero=True)
         thread = self._thread
         if thread is None:
             raise ConnectionClosed(1006, detail=_NOT_STARTED)
@@ -199,11 +201,13 @@ class WebSocketClient:
         wait = not inside and not isinstance(self._client.state, Connected)
         outbox.put(data, size, wait=wait, block=not inside)
 
-    def recv(self, timeout: float | None = None) -> Message:
+    def recv(self, timeout: Duration | None = None) -> Message:
         """The next message, across reconnections (WebSocketTimeout after ``timeout`` s).
 
         Raises ConnectionClosed once the client is closed and every received message was
         returned, and the error of a ``Failed`` client."""
+        if timeout is not None:
+            timeout = seconds("timeout", timeout, allow_none=False, allow_zero=True)
         if self._with_handler:
             raise RuntimeError("recv() is not available: on_message handlers take the messages")
         thread = self._thread

@@ -12,10 +12,12 @@ from typing import Any
 import omniws
 
 from .._connect import Opening
+from .._validate import Duration, seconds
 from ..closecodes import check_close, ends_normally
 from ..config import WebSocketConfig
 from ..errors import ConfigError, ConnectionClosed, WebSocketError
 from ..messages import Data, Message
+from ..protocol.control import check_control_payload
 from ._inbox import Inbox, receive
 from ._outbox import Outbox, check_data
 from ._thread import LoopThread, require_threads
@@ -184,12 +186,14 @@ class Connection:
                 thread.release(urgent=outbox.busy)
         outbox.put(data, size, block=not thread.inside())
 
-    def recv(self, timeout: float | None = None) -> Message:
+    def recv(self, timeout: Duration | None = None) -> Message:
         """The next message (``str`` for text, ``bytes`` for binary).
 
         Raises WebSocketTimeout after ``timeout`` seconds without one (the connection stays
         usable), and ConnectionClosed (or the error that ended the connection) once it has
         ended and every received message was returned."""
+        if timeout is not None:
+            timeout = seconds("timeout", timeout, allow_none=False, allow_zero=True)
         inbox = self._inbox
         messages = inbox.messages
         if messages:
@@ -221,12 +225,16 @@ class Connection:
                 raise StopIteration from None
             raise
 
-    def ping(self, timeout: float | None = None) -> float:
-        """Send a ping and return the round-trip time in seconds once the pong arrives;
-        WebSocketTimeout after ``timeout`` seconds."""
+    def ping(self, data: bytes | None = None, *, timeout: Duration | None = None) -> float:
+        """Send a ping (``data``: up to 125 bytes; None: a fresh counter) and return the
+        round-trip time in seconds once its pong arrives; WebSocketTimeout after ``timeout``
+        seconds."""
+        if data is not None:
+            data = check_control_payload(data)
+        limit = seconds("timeout", timeout, allow_none=True, allow_zero=True)
         if self._outbox.error is not None:
             raise self._outbox.error
-        return self._thread.run(self._conn.ping(), timeout, "ping")
+        return self._thread.run(self._conn.ping(data), limit, "ping")
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close with ``code`` and ``reason``, wait for the close handshake (at most
