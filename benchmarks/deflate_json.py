@@ -29,7 +29,7 @@ from omniws.protocol import deflate
 CANDIDATES = {
     "15 bits, memLevel 8 (0.1.0)": CompressionConfig(client_max_window_bits=15, mem_level=8),
     "15 bits, memLevel 5": CompressionConfig(client_max_window_bits=15, mem_level=5),
-    "14 bits, memLevel 5": CompressionConfig(client_max_window_bits=14, mem_level=5),
+    "14 bits, memLevel 5 (default)": CompressionConfig(),
     "14 bits, memLevel 4": CompressionConfig(client_max_window_bits=14, mem_level=4),
     "13 bits, memLevel 5": CompressionConfig(client_max_window_bits=13, mem_level=5),
     "12 bits, memLevel 5 (as websockets)": CompressionConfig(
