@@ -91,3 +91,14 @@ async def test_default_connections_follow_the_environment(
         ssl_option = client_ssl if tls else None
         async with omniws.connect(f"{url}/echo", connect_timeout=5, ssl=ssl_option) as ws:
             assert isinstance(ws._transport, aiofastnet.Transport) == fast, ws._transport
+
+
+@TRANSPORTS
+async def test_a_host_name_idna_cannot_encode_is_a_clear_error(transport: str) -> None:
+    with pytest.raises(
+        omniws.ConnectionFailed, match=r"proxy host '\\x80' is not a valid host"
+    ) as info:
+        await omniws.connect(
+            "ws://127.0.0.1:9/", proxy="http://\x80:3128", connect_timeout=5, transport=transport
+        )
+    assert info.value.recoverable is False

@@ -73,6 +73,12 @@ async def open_tcp(
     except socket.gaierror as exc:
         kind = "proxy host" if peer.is_proxy else "host"
         raise ConnectionFailed(f"cannot resolve {kind} {peer.host!r}: {exc}") from exc
+    except UnicodeError as exc:  # the IDNA encoding before the lookup
+        kind = "proxy host" if peer.is_proxy else "host"
+        raise ConnectionFailed(
+            f"{kind} {peer.host!r} is not a valid host name ({exc}); check the URL",
+            recoverable=False,
+        ) from exc
     except OSError as exc:
         raise ConnectionFailed(f"cannot connect to {peer.name}: {exc.strerror or exc}") from exc
     if context is None:
