@@ -4,9 +4,10 @@ aiofastnet (``pip install 'omniws[fast]'``) provides drop-in ``create_connection
 ``start_tls`` written in C for the stock asyncio loop and uvloop. ``"auto"`` uses it for
 TLS connections when it is importable: there it cut the client CPU per message by a quarter
 to a third on the default asyncio loop (about even on uvloop), while on plain TCP it measured
-no cheaper than asyncio's or uvloop's own transport (docs/BENCHMARKS.md). ``"fast"`` uses it for both and requires it; ``"asyncio"`` (or the
-environment variable ``OMNIWS_TRANSPORT=asyncio``) keeps the standard library's. The
-environment variable applies to every connection whose config says ``"auto"``.
+no cheaper than asyncio's or uvloop's own transport (docs/BENCHMARKS.md). ``"fast"`` uses
+it for both and requires it; ``"asyncio"`` (or the environment variable
+``OMNIWS_TRANSPORT=asyncio``) keeps the standard library's. The environment variable applies
+to every connection whose config says ``"auto"``.
 """
 
 from __future__ import annotations
