@@ -35,6 +35,7 @@ class Params:
     compression: bool = False
     option: str = ""  # a client-specific setting (picows: "fastnet" or "plain" transport)
     handler: bool = False  # omniws push: set_message_handler instead of `async for`
+    ca: str = ""  # wss://: the folder holding the benchmark CA (benchmarks/tls.py)
 
 
 class Meter:

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -14,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import plan, report, sysinfo
+from benchmarks import plan, report, sysinfo, tls, variants
 from benchmarks.plan import CLIENTS, DEFAULT_CLIENTS, LABEL_NOTES, Workload, labels_for, metrics
 from benchmarks.plan import select as select_workloads
+from benchmarks.server_process import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="best: per workload, as notes/BENCHMARKS.md says",
     )
     parser.add_argument("--no-json", action="store_true", help="do not write benchmarks/results/")
+    variants.add_arguments(parser)
     args = parser.parse_args(argv)
     args.workload_list = select_workloads([w for w in args.workloads.split(",") if w])
     args.loop_list = [x for x in args.loops.split(",") if x]
@@ -67,41 +68,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.repeat = 2 if args.quick else 3
     args.repeat = max(1, min(args.repeat, 50))
     return args
-
-
-class Server:
-    """The benchmark server process, started and stopped by PID."""
-
-    def __init__(self, mode: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.server", "--mode", mode],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise SystemExit(f"the benchmark server did not start (got {line!r})")
-        self.pid = self.proc.pid
-        self.url = f"ws://127.0.0.1:{int(line.split()[1])}/"
-        self.cpus: set[int] | None = None
-
-    def pin(self, cpus: set[int]) -> None:
-        if cpus != self.cpus:
-            os.sched_setaffinity(self.pid, cpus)
-            self.cpus = cpus
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
 
 
 def run_worker(spec: dict[str, Any], server: Server, limit: float) -> dict[str, Any]:
@@ -171,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
 
     before = sysinfo.all_processes()
-    server = Server("deflate" if args.compression else "picows")
+    certificates = tls.make_certificates() if args.tls else None
+    tls_dir = certificates.name if certificates else None
+    server = Server("deflate" if args.compression else "picows", tls_dir)
     probe_all = sysinfo.LoadProbe(server.pid)
     probe_all.start()
     t_start = time.perf_counter()
@@ -179,19 +147,23 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     plan = [(w, loop) for w in args.workload_list for loop in args.loop_list]
     total = args.repeat * sum(
-        len(labels_for(w, args.client_list, args.compression)) for w, _ in plan
+        len(variants.expand(labels_for(w, args.client_list, args.compression), args))
+        for w, _ in plan
     )
     done = 0
     try:
         for rep in range(args.repeat):
             for index, (workload, loop) in enumerate(plan):
-                labels = labels_for(workload, args.client_list, args.compression)
+                labels = variants.expand(
+                    labels_for(workload, args.client_list, args.compression), args
+                )
                 shift = (rep + index) % max(len(labels), 1)  # rotate who goes first
                 server_cpus, client_cpu = plan_cpus(args, workload)
                 server.pin(server_cpus or os.sched_getaffinity(0))
                 for label in labels[shift:] + labels[:shift]:
                     done += 1
-                    client = "omniws" if label == "omniws-handler" else label
+                    base = variants.base_label(label)  # without the transport suffix
+                    client = "omniws" if base == "omniws-handler" else base
                     if client in skipped:
                         continue
                     params = dict(workload.quick if args.quick else workload.full)
@@ -205,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
                         kind=workload.kind,
                         option=option,
                         compression=args.compression,
-                        handler=label == "omniws-handler",
+                        handler=base == "omniws-handler",
+                        **variants.client_params(tls_dir),
                     )
                     spec = {"client": client, "loop": loop, "cpu": client_cpu, "params": params}
+                    spec["env"] = variants.env_for(label, args)
                     result = run_worker(spec, server, float(params["seconds"]) + 90)
                     record: dict[str, Any] = {
                         "rep": rep,
@@ -234,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         others_total = probe_all.others()
         elapsed = time.perf_counter() - t_start
         server.stop()
+        if certificates:
+            certificates.cleanup()
     top = sysinfo.top_others(before, {os.getpid(), server.pid})
     print()
     summary = _print_tables(args, runs)
@@ -253,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  'other CPU' column: median cores used by other processes during that client's runs; "
         f"'!' marks a client with a run above {report.BUSY} cores"
     )
+    print(f"  {variants.TRANSPORT_NOTE}")
     for label, note in LABEL_NOTES.items():
         if label in {r["label"] for r in runs}:
             print(f"  {label}: {note}")
@@ -267,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             "load": load,
             "pinned": args.pin,
             "compression": args.compression,
+            "tls": args.tls,
+            "omniws_transport": args.omniws_transport,
             "summary": summary,
             "runs": runs,
         }
@@ -282,7 +261,7 @@ def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[
     summary: dict[str, Any] = {}
     for workload in args.workload_list:
         for loop in args.loop_list:
-            labels = labels_for(workload, args.client_list, args.compression)
+            labels = variants.expand(labels_for(workload, args.client_list, args.compression), args)
             cell = {label: report.summarize(runs, workload.name, loop, label) for label in labels}
             groups = plan.groups(labels)  # async and blocking clients: two tables
             summary[f"{workload.name} {loop}"] = {
@@ -293,6 +272,7 @@ def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[
                 },
             }
             title = where(args, workload) + (" · permessage-deflate" if args.compression else "")
+            title += " · wss://" if args.tls else ""
             for group, kind in zip(groups, ("", ", blocking clients"), strict=True):
                 if group:
                     print(report.table(workload, loop + kind, group, cell, title))

@@ -22,6 +22,8 @@ import signal
 import sys
 from typing import Any
 
+from benchmarks.tls import server_context
+
 PUSH_MESSAGE = b'{"e":"trade","s":"BTCUSDT","p":"64123.10","q":"0.0150","T":1700000}'[:64]
 assert len(PUSH_MESSAGE) == 64
 PUSH_DONE = b"done"
@@ -39,7 +41,7 @@ def _raise_nofile() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
 
-async def _serve_picows(port: int, stop: asyncio.Event) -> None:
+async def _serve_picows(port: int, stop: asyncio.Event, tls_dir: str | None) -> None:
     from picows import (
         WSFrame,
         WSListener,
@@ -115,13 +117,14 @@ async def _serve_picows(port: int, stop: asyncio.Event) -> None:
         backlog=4096,
         websocket_handshake_timeout=30,
         use_aiofastnet=False,
+        ssl=server_context(tls_dir) if tls_dir else None,
     )
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     await stop.wait()
     server.close()
 
 
-async def _serve_deflate(port: int, stop: asyncio.Event) -> None:
+async def _serve_deflate(port: int, stop: asyncio.Event, tls_dir: str | None) -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
     push_text = PUSH_MESSAGE.decode()
@@ -143,21 +146,22 @@ async def _serve_deflate(port: int, stop: asyncio.Event) -> None:
         max_size=MAX_SIZE,
         ping_interval=None,
         backlog=4096,
+        ssl=server_context(tls_dir) if tls_dir else None,
     ) as server:
         sock = next(iter(server.sockets))
         print(f"PORT {sock.getsockname()[1]}", flush=True)
         await stop.wait()
 
 
-async def _main(mode: str, port: int) -> None:
+async def _main(mode: str, port: int, tls_dir: str | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if mode == "picows":
-        await _serve_picows(port, stop)
+        await _serve_picows(port, stop, tls_dir)
     else:
-        await _serve_deflate(port, stop)
+        await _serve_deflate(port, stop, tls_dir)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=["picows", "deflate"], default="picows")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--tls", metavar="DIR", help="wss://: cert.pem and key.pem in DIR")
     args = parser.parse_args(argv)
     _raise_nofile()
     if args.loop == "uvloop":
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         runner = asyncio.run
     with contextlib.suppress(KeyboardInterrupt):
-        runner(_main(args.mode, args.port))
+        runner(_main(args.mode, args.port, args.tls))
     sys.stdout.flush()
     os._exit(0)
 

@@ -36,6 +36,7 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("cpu") is not None:
         os.sched_setaffinity(0, {int(spec["cpu"])})
     raise_nofile()
+    os.environ.update(spec.get("env", {}))  # before the client imports (OMNIWS_TRANSPORT)
     try:
         module = importlib.import_module(CLIENT_MODULES[spec["client"]])
     except Exception as exc:  # a library being written may fail to import in any way

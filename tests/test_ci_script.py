@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PASSES = [
     "ruff", "mypy", "docs", "import-contracts", "unit-other-pythons", "pytest-pure",
-    "pytest-compiled",
+    "pytest-compiled", "integration-fast",
 ]
 # the stubs: path in the scratch checkout -> the name it logs
 STUBS = {
@@ -84,11 +84,13 @@ def test_all_passes_ok(tmp_path: Path) -> None:
     assert status == 0, output
     assert _summary(output) == dict.fromkeys(PASSES, "ok")
     assert [c.split()[0] for c in calls] == [
-        "setup", "ruff", "mypy", "docs", "lint-imports", "test-versions", "pytest", "pytest"
+        "setup", "ruff", "mypy", "docs", "lint-imports", "test-versions", "pytest", "pytest",
+        "pytest",
     ]
     # both pytest passes get the extra arguments; the first runs the pure-Python core
-    assert calls[-2].endswith("-k x") and "pure=1" in calls[-2]
-    assert calls[-1].endswith("-k x") and "pure= " in calls[-1]
+    assert calls[-3].endswith("-k x") and "pure=1" in calls[-3]
+    assert calls[-2].endswith("-k x") and "pure= " in calls[-2]
+    assert calls[-1].endswith("-k x") and "tests/integration" in calls[-1]
     assert "all passes ok" in output
 
 
@@ -99,7 +101,7 @@ def test_a_failing_pass_does_not_stop_the_others(tmp_path: Path, failing: set[st
     root = _scratch(tmp_path, failing)
     status, output, calls = _run(root)
     assert status == 1, output
-    assert len(calls) == 8, calls  # setup + every pass ran
+    assert len(calls) == 9, calls  # setup + every pass ran
     rows = _summary(output)
     assert list(rows) == PASSES
     failed = {name for name, result in rows.items() if result != "ok"}
@@ -108,7 +110,7 @@ def test_a_failing_pass_does_not_stop_the_others(tmp_path: Path, failing: set[st
         "mypy": {"mypy"},
         "docs": {"docs"},
         "test-versions": {"unit-other-pythons"},
-        "pytest": {"pytest-pure", "pytest-compiled"},
+        "pytest": {"pytest-pure", "pytest-compiled", "integration-fast"},
     }
     assert failed == set().union(*(expected[name] for name in failing))
     assert "FAILED" in output

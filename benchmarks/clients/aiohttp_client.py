@@ -8,6 +8,8 @@ from typing import Any
 import aiohttp
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.compressed import JSON_MESSAGE
+from benchmarks.tls import client_context
 
 
 def _session() -> aiohttp.ClientSession:
@@ -20,6 +22,7 @@ async def _open(session: aiohttp.ClientSession, p: Params) -> aiohttp.ClientWebS
         compress=15 if p.compression else 0,
         max_msg_size=MAX_SIZE,
         timeout=aiohttp.ClientWSTimeout(ws_close=30),
+        ssl=client_context(p) or True,
     )
 
 
@@ -77,7 +80,14 @@ async def many(p: Params) -> dict[str, Any]:
         async def close(ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
             await ws.close()
 
-        return await open_many(p, lambda: _open(session, p), close)
+        async def open_one() -> aiohttp.ClientWebSocketResponse[bool]:
+            ws = await _open(session, p)
+            if p.compression:  # one 1 KiB JSON message each way: the codec's memory counts
+                await ws.send_str(JSON_MESSAGE)
+                check((await ws.receive()).data == JSON_MESSAGE, "echo reply differs")
+            return ws
+
+        return await open_many(p, open_one, close)
 
 
 async def run(p: Params) -> dict[str, Any]:

@@ -10,11 +10,17 @@ from typing import Any
 
 import omniws
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.compressed import JSON_MESSAGE
+from benchmarks.tls import client_context
 
 
 async def _open(p: Params) -> Any:
     return await omniws.connect(
-        p.url, compression=p.compression, max_message_size=MAX_SIZE, connect_timeout=30
+        p.url,
+        compression=p.compression,
+        max_message_size=MAX_SIZE,
+        connect_timeout=30,
+        ssl=client_context(p),
     )
 
 
@@ -139,7 +145,14 @@ async def many(p: Params) -> dict[str, Any]:
     async def close(ws: Any) -> None:
         await ws.close()
 
-    return await open_many(p, lambda: _open(p), close)
+    async def open_one() -> Any:
+        ws = await _open(p)
+        if p.compression:  # one 1 KiB JSON message each way: the codec's memory counts
+            await ws.send(JSON_MESSAGE)
+            check(await ws.recv() == JSON_MESSAGE, "echo reply differs")
+        return ws
+
+    return await open_many(p, open_one, close)
 
 
 async def run(p: Params) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.tls import client_context
 
 BINARY, TEXT = WSMsgType.BINARY, WSMsgType.TEXT
 
@@ -102,6 +103,7 @@ async def _open(p: Params, factory: type[Client] = Client) -> Client:
         max_frame_size=MAX_SIZE,
         websocket_handshake_timeout=30,
         use_aiofastnet=p.option != "plain",
+        ssl_context=client_context(p),
     )
     assert isinstance(client, Client)
     return client

@@ -14,6 +14,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from benchmarks.common import Meter, Params, check, payload
+from benchmarks.tls import client_context
 
 
 def _frame(data: bytes) -> bytes:
@@ -86,7 +87,7 @@ async def run(p: Params) -> dict[str, Any]:
     ).encode()
     loop = asyncio.get_running_loop()
     _, proto = await loop.create_connection(
-        lambda: RawEcho(request), url.hostname or "127.0.0.1", url.port or 80
+        lambda: RawEcho(request), url.hostname or "127.0.0.1", url.port or 80, ssl=client_context(p)
     )
     await asyncio.wait_for(proto.handshake, 30)
     data = payload(p.size)

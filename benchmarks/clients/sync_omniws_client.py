@@ -9,11 +9,16 @@ from typing import Any
 
 import omniws.sync
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, payload
+from benchmarks.tls import client_context
 
 
 def _open(p: Params) -> omniws.sync.Connection:
     return omniws.sync.connect(
-        p.url, compression=p.compression, max_message_size=MAX_SIZE, connect_timeout=30
+        p.url,
+        compression=p.compression,
+        max_message_size=MAX_SIZE,
+        connect_timeout=30,
+        ssl=client_context(p),
     )
 
 

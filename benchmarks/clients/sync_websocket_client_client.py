@@ -9,12 +9,15 @@ from typing import Any
 import websocket
 
 from benchmarks.common import PUSH_DONE_TEXT, Meter, Params, check, payload
+from benchmarks.tls import client_context
 
 
 def _open(p: Params) -> websocket.WebSocket:
     if p.compression:
         raise SystemExit("websocket-client has no permessage-deflate")
-    ws = websocket.WebSocket(enable_multithread=False)
+    context = client_context(p)
+    options = {"context": context} if context else None  # wss://: trust the benchmark CA
+    ws = websocket.WebSocket(enable_multithread=False, sslopt=options)
     ws.connect(p.url, timeout=30)
     ws.settimeout(None)
     return ws

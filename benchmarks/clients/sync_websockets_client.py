@@ -9,6 +9,7 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, payload
+from benchmarks.tls import client_context
 
 
 def _open(p: Params) -> ClientConnection:
@@ -17,6 +18,7 @@ def _open(p: Params) -> ClientConnection:
         compression="deflate" if p.compression else None,
         max_size=MAX_SIZE,
         open_timeout=30,
+        ssl=client_context(p),
     )
 
 

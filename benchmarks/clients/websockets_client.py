@@ -8,6 +8,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.compressed import JSON_MESSAGE
+from benchmarks.tls import client_context
 
 
 async def _open(p: Params) -> ClientConnection:
@@ -16,6 +18,7 @@ async def _open(p: Params) -> ClientConnection:
         compression="deflate" if p.compression else None,
         max_size=MAX_SIZE,
         open_timeout=30,
+        ssl=client_context(p),
     )
 
 
@@ -69,7 +72,14 @@ async def many(p: Params) -> dict[str, Any]:
     async def close(ws: ClientConnection) -> None:
         await ws.close()
 
-    return await open_many(p, lambda: _open(p), close)
+    async def open_one() -> ClientConnection:
+        ws = await _open(p)
+        if p.compression:  # one 1 KiB JSON message each way: the codec's memory counts
+            await ws.send(JSON_MESSAGE)
+            check(await ws.recv() == JSON_MESSAGE, "echo reply differs")
+        return ws
+
+    return await open_many(p, open_one, close)
 
 
 async def run(p: Params) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """omniws: one async WebSocket client for CPython and Pyodide that stays connected by itself."""
 
 from ._connect import Connection, connect
+from ._platform import implementation
 from ._version import __version__
 from .client import ClientStats, EventHandlers, WebSocketClient
 from .config import CompressionConfig, ReconnectConfig, WebSocketConfig
@@ -17,7 +18,6 @@ from .errors import (
     WebSocketTimeout,
 )
 from .messages import CloseCode, CloseFrame, Data, Message
-from .protocol._accel import implementation
 from .state import (
     Closing,
     Connected,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Generator, Mapping, Sequence
 from ssl import SSLContext
-from typing import Any
+from typing import Any, Literal
 
 from ._platform import Connection, open_connection
 from ._validate import Duration
@@ -54,6 +54,7 @@ def connect(
     proxy_from_env: bool = True,
     proxy_ssl: SSLContext | None = None,
     max_redirects: int = 5,
+    transport: Literal["auto", "asyncio", "fast"] = "auto",
 ) -> Opening:
     """Open one WebSocket connection, without reconnection or heartbeat.
 
@@ -106,6 +107,7 @@ def connect(
             proxy_from_env=proxy_from_env,
             proxy_ssl=proxy_ssl,
             max_redirects=max_redirects,
+            transport=transport,
         )
     )
 

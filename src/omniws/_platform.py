@@ -9,9 +9,18 @@ whichever platform it runs on.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["BROWSER", "Connection", "open_connection", "page_environment"]
+from .protocol._accel import implementation as core_implementation
+
+__all__ = [
+    "BROWSER",
+    "Connection",
+    "implementation",
+    "open_connection",
+    "page_environment",
+    "transport",
+]
 
 BROWSER = sys.platform == "emscripten"
 """True under Pyodide: the browser's (or Node's) WebSocket API is the transport."""
@@ -30,6 +39,30 @@ def page_environment() -> Environment | None:
     """The page's network and lifecycle events (a browser under Pyodide), or None (CPython,
     Node.js): what ``WebSocketClient`` follows unless ``browser_lifecycle`` is off."""
     return _page_environment()
+
+
+def transport(setting: str = "auto", tls: bool = True) -> str:
+    """Which transport a connection whose ``WebSocketConfig.transport`` is ``setting`` uses
+    for TLS (``tls=True``, wss://) or plain TCP: ``"fast"`` (aiofastnet,
+    ``pip install 'omniws[fast]'``), ``"asyncio"`` (the standard library's, or uvloop's) or,
+    under Pyodide, ``"browser"``. ``OMNIWS_TRANSPORT`` decides for ``"auto"``."""
+    if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide tests
+        return "browser"
+    from .native import active_transport
+
+    return active_transport(setting, tls)
+
+
+def implementation(part: Literal["core", "tls", "tcp"] = "core") -> str:
+    """Which implementation omniws uses here. ``"core"``: the protocol core, ``"compiled"``
+    (the C accelerator) or ``"python"``; ``"tls"`` / ``"tcp"``: the transport of wss:// /
+    ws:// connections with the default config, ``"fast"`` (aiofastnet), ``"asyncio"`` or, under
+    Pyodide, ``"browser"``."""
+    if part == "core":
+        return core_implementation()
+    if part not in ("tls", "tcp"):
+        raise ValueError(f"part must be 'core', 'tls' or 'tcp', got {part!r}")
+    return transport("auto", tls=part == "tls")
 
 
 if TYPE_CHECKING:

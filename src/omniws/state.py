@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from .errors import WebSocketError
 from .messages import CloseFrame
 
-
 _NEVER = float("inf")  # a Reconnecting that waits for a signal (the page coming back)
 
 

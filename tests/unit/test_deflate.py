@@ -35,8 +35,11 @@ def test_params_mirror_the_compression_config() -> None:
     )
 
 
-def test_offer_default_sends_bare_client_max_window_bits() -> None:
-    assert offer(DeflateParams()) == "permessage-deflate; client_max_window_bits"
+def test_offer_15_sends_bare_client_max_window_bits() -> None:
+    assert offer(DeflateParams(client_max_window_bits=15)) == (
+        "permessage-deflate; client_max_window_bits"
+    )
+    assert offer(DeflateParams()) == "permessage-deflate; client_max_window_bits=14"
 
 
 def test_offer_every_parameter() -> None:
@@ -57,7 +60,9 @@ def test_offer_without_client_max_window_bits() -> None:
 
 
 def test_offer_parses_back() -> None:
-    config = DeflateParams(server_max_window_bits=9, client_no_context_takeover=True)
+    config = DeflateParams(
+        server_max_window_bits=9, client_no_context_takeover=True, client_max_window_bits=15
+    )
     assert parse_extensions([offer(config)]) == [
         (
             "permessage-deflate",
@@ -114,8 +119,8 @@ def test_accept_plain() -> None:
     pmd = accept(["permessage-deflate"], DeflateParams(threshold=7))
     assert pmd is not None
     assert (pmd.client_no_context_takeover, pmd.server_no_context_takeover) == (False, False)
-    assert (pmd.client_max_window_bits, pmd.server_max_window_bits) == (15, 15)
-    assert pmd.threshold == 7
+    assert (pmd.client_max_window_bits, pmd.server_max_window_bits) == (14, 15)  # we offered 14
+    assert (pmd.threshold, pmd.mem_level) == (7, 5)
 
 
 @pytest.mark.parametrize("values", [[], [""], [" , "]])
@@ -149,7 +154,7 @@ def test_accept_applies_every_parameter() -> None:
     ],
 )
 def test_accept_each_parameter(answer: str, attribute: str, expected: object) -> None:
-    pmd = accept([f"permessage-deflate; {answer}"], DeflateParams())
+    pmd = accept([f"permessage-deflate; {answer}"], DeflateParams(client_max_window_bits=15))
     assert pmd is not None and getattr(pmd, attribute) == expected
 
 

@@ -51,3 +51,12 @@ def test_help_reads_well() -> None:
     client = pydoc.render_doc(omniws.WebSocketClient, renderer=pydoc.plaintext)
     assert "Initialize self" not in client
     assert "Supervisor" not in client and "Waiting" not in client
+
+
+def test_implementation_reports_the_core_and_the_transports() -> None:
+    assert omniws.implementation() in ("compiled", "python")
+    assert omniws.implementation("core") == omniws.implementation()
+    for part in ("tls", "tcp"):
+        assert omniws.implementation(part) in ("fast", "asyncio")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="part"):
+        omniws.implementation("disk")  # type: ignore[arg-type]

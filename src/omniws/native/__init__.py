@@ -4,10 +4,12 @@
 core for the rest of the connection's life. The opening uses ``tcp`` (one TCP + TLS opener
 for servers and proxies, and the stage tracker behind connect-timeout messages),
 ``proxy_env`` (which proxy, NO_PROXY), ``proxy`` (HTTP CONNECT), ``socks`` (SOCKS5) and
-``tunnel`` (the byte stream to a proxy while it sets up the tunnel).
+``tunnel`` (the byte stream to a proxy while it sets up the tunnel); ``transport`` picks
+asyncio's or aiofastnet's code for TCP and TLS.
 """
 
 from .connection import Connection
 from .opening import open_connection
+from .transport import active_transport
 
-__all__ = ["Connection", "open_connection"]
+__all__ = ["Connection", "active_transport", "open_connection"]

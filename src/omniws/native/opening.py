@@ -42,7 +42,7 @@ async def open_connection(config: WebSocketConfig) -> Connection:
     (and the proxy, without its password)."""
     timeout = config.connect_timeout
     current: list[_Opening] = []
-    progress = Progress()
+    progress = Progress(config.transport)
     try:
         return await asyncio.wait_for(_follow_redirects(config, current, progress), timeout)
     except asyncio.TimeoutError as exc:

@@ -14,6 +14,7 @@ import ssl
 from typing import NamedTuple
 
 from ..errors import ConnectionFailed, WebSocketTimeout
+from . import transport as _transport
 
 __all__ = ["Peer", "Progress", "open_tcp"]
 
@@ -31,9 +32,10 @@ class Peer(NamedTuple):
 class Progress:
     """The stage an opening is in; a timeout names it (and what to check) in its error."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: str = "auto") -> None:
         self.stage = "the start of the connection"
         self.hint = ""
+        self.transport = transport  # WebSocketConfig.transport: who opens TCP and TLS
 
     def enter(self, stage: str, hint: str) -> None:
         """From now on the opening waits for ``stage``; ``hint`` says what to check if it
@@ -62,14 +64,21 @@ async def open_tcp(
     ``protocol.connection_made`` is called with the TCP transport, and again with the TLS
     one. ConnectionFailed names the peer; a rejected certificate is not recoverable.
     """
-    loop = asyncio.get_running_loop()
     what = "the proxy" if peer.is_proxy else "the host"
     progress.enter(f"the TCP connection to {peer.name}", f"is {what} up and reachable?")
     try:
-        transport, _ = await loop.create_connection(lambda: protocol, peer.host, peer.port)
+        transport = await _transport.create_connection(
+            progress.transport, protocol, peer.host, peer.port, context is not None
+        )
     except socket.gaierror as exc:
         kind = "proxy host" if peer.is_proxy else "host"
         raise ConnectionFailed(f"cannot resolve {kind} {peer.host!r}: {exc}") from exc
+    except UnicodeError as exc:  # the IDNA encoding before the lookup
+        kind = "proxy host" if peer.is_proxy else "host"
+        raise ConnectionFailed(
+            f"{kind} {peer.host!r} is not a valid host name ({exc}); check the URL",
+            recoverable=False,
+        ) from exc
     except OSError as exc:
         raise ConnectionFailed(f"cannot connect to {peer.name}: {exc.strerror or exc}") from exc
     if context is None:
@@ -93,8 +102,8 @@ async def start_tls(
     )
     progress.enter(f"the TLS handshake with {peer.name}{via}", hint)
     try:
-        tls = await asyncio.get_running_loop().start_tls(
-            transport, protocol, context, server_hostname=peer.host
+        tls = await _transport.start_tls(
+            progress.transport, transport, protocol, context, peer.host
         )
     except ssl.SSLCertVerificationError as exc:
         transport.abort()

@@ -49,11 +49,11 @@ class DeflateParams:
 
     level: int = 6
     threshold: int = 128
-    client_max_window_bits: int | None = 15
+    client_max_window_bits: int | None = 14  # CompressionConfig's defaults (memory, see there)
     server_max_window_bits: int | None = None
     client_no_context_takeover: bool = False
     server_no_context_takeover: bool = False
-    mem_level: int = 8
+    mem_level: int = 5
 
 
 def offer(config: DeflateParams) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from types import TracebackType
 from typing import Any
@@ -14,7 +15,7 @@ from .._connect import Opening
 from .._validate import Duration, seconds
 from ..closecodes import check_close, ends_normally
 from ..config import WebSocketConfig
-from ..errors import ConnectionClosed, WebSocketError
+from ..errors import ConfigError, ConnectionClosed, WebSocketError
 from ..messages import Data, Message
 from ..protocol.control import check_control_payload
 from ._inbox import Inbox, receive
@@ -35,6 +36,14 @@ def connect(
     """
     require_threads()
     opener = omniws.connect(url, config=config, **options)  # validates the arguments
+    if opener.config.transport == "fast":
+        raise ConfigError(
+            "transport",
+            "'fast' cannot serve omniws.sync.connect(): it lends its event loop to the calling "
+            "threads, and aiofastnet's transports refuse calls from other threads; use 'auto'",
+        )
+    # aiofastnet's transports refuse calls from any thread but the one that made them
+    opener.config = dataclasses.replace(opener.config, transport="asyncio")
     thread = LoopThread(f"omniws.sync {opener.config.url}")
     try:
         timeout = opener.config.connect_timeout
