@@ -1,11 +1,13 @@
 """Echo speed under Pyodide, in headless Chromium and in Node.js: ``python -m benchmarks.browser``.
 
 A 32-byte text echo over loopback against the picows server of benchmarks/server.py, round
-trips per second for ``--seconds`` (3), ``--runs`` times (3), interleaved, for pure JavaScript,
+trips per second for ``--seconds`` (3), ``--runs`` times (3), for pure JavaScript,
 Pyodide with hand-written ``js.WebSocket`` callbacks, omniws' message handler +
 ``send_nowait()`` and omniws' ``await send()`` / ``await recv()`` (benchmarks/browser_pyodide.py
-runs inside Pyodide). Reuses the Pyodide harness of tests/wasm (its Chromium page and its Node
-runner), so it needs what those tests need: scripts/setup-wasm.sh.
+runs inside Pyodide, in interleaved slices: see there). The ratio is the median of the per-run
+ratios to the hand-written callbacks. Reuses the Pyodide harness of tests/wasm (its Chromium
+page and its Node runner), so it needs what those tests need: scripts/setup-wasm.sh.
+``--src`` loads another checkout's omniws (e.g. a ``git worktree`` of an older commit).
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ def _start_server() -> tuple[subprocess.Popen[str], int]:
     return proc, int(line.split()[1])
 
 
-def run_node(env: dict[str, Any], tmp: Path) -> dict[str, Any]:
+def run_node(env: dict[str, Any], tmp: Path, src: Path) -> dict[str, Any]:
     """The benchmark in Pyodide under Node.js (npm ``ws`` as ``WebSocket``)."""
     node = shutil.which("node")
     if node is None:
         raise SystemExit("node is not on PATH: run scripts/setup-wasm.sh")
     env_file, out_file = tmp / "env.json", tmp / "node.json"
     env_file.write_text(json.dumps(env))
-    argv = [node, str(WASM / "run_node.mjs"), str(ROOT / "src"), str(SUITE)]
+    argv = [node, str(WASM / "run_node.mjs"), str(src), str(SUITE)]
     subprocess.run([*argv, str(env_file), str(out_file)], cwd=WASM, check=False, timeout=TIMEOUT)
     if not out_file.is_file():
         raise SystemExit("the Node run wrote no results")
@@ -62,13 +64,13 @@ def run_node(env: dict[str, Any], tmp: Path) -> dict[str, Any]:
     return run
 
 
-def run_chromium(env: dict[str, Any], tmp: Path) -> dict[str, Any]:
+def run_chromium(env: dict[str, Any], tmp: Path, src: Path) -> dict[str, Any]:
     """The benchmark in Pyodide in headless Chromium (tests/wasm/chromium.py's page)."""
     sys.path.insert(0, str(ROOT))
     from tests.wasm.chromium import run_in_chromium
 
     pyodide = WASM / "node_modules" / "pyodide"
-    return run_in_chromium(env, ROOT / "src", SUITE, pyodide, tmp, "run scripts/setup-wasm.sh")
+    return run_in_chromium(env, src, SUITE, pyodide, tmp, "run scripts/setup-wasm.sh")
 
 
 def _cell(rates: list[float]) -> str:
@@ -76,15 +78,13 @@ def _cell(rates: list[float]) -> str:
 
 
 def _ratio(rates: list[float], base: list[float]) -> str:
-    if not rates or not base:
-        return "-"
-    mid = sorted(rates)[len(rates) // 2] / sorted(base)[len(base) // 2]
-    return f"{mid:.2f}"
+    ratios = sorted(r / b for r, b in zip(rates, base, strict=True))  # runs came paired
+    return f"{ratios[len(ratios) // 2]:.2f}" if ratios else "-"
 
 
 def table(runs: dict[str, dict[str, list[float]]]) -> str:
-    """Markdown: one row per client, a rate range and a ratio to the hand-written callbacks
-    (medians) per runtime."""
+    """Markdown: one row per client; per runtime the range of the rates and the median ratio
+    to the hand-written callbacks."""
     names = list(runs)
     head = "| client | " + " | ".join(f"{n} round trips/s | vs callbacks" for n in names) + " |"
     lines = [head, "|---|" + "---:|---:|" * len(names)]
@@ -102,18 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0, help="per run and client")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slices", type=int, default=6, help="turns per run (interleaving)")
     parser.add_argument("--only", choices=["chromium", "node"], help="one runtime only")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="omniws sources")
     parser.add_argument("--json", action="store_true", help="print the raw numbers too")
     args = parser.parse_args(argv)
     server, port = _start_server()
     results: dict[str, dict[str, list[float]]] = {}
     try:
         env = {"echo": f"ws://127.0.0.1:{port}/", "seconds": args.seconds, "runs": args.runs}
+        env["slices"] = args.slices
         with tempfile.TemporaryDirectory(prefix="omniws-browser-bench-") as tmp:
             if args.only != "node":
-                results["Chromium"] = run_chromium(env, Path(tmp))["results"]
+                results["Chromium"] = run_chromium(env, Path(tmp), args.src.resolve())["results"]
             if args.only != "chromium":
-                results["Node.js"] = run_node(env, Path(tmp))["results"]
+                results["Node.js"] = run_node(env, Path(tmp), args.src.resolve())["results"]
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -3,7 +3,9 @@
 Loaded into Pyodide (Node.js or headless Chromium) by the harness of tests/wasm under the name
 ``omniws_wasm_suite``; :func:`run_all` takes the settings as JSON and returns the results as
 JSON. Each client echoes a 32-byte text message over loopback as fast as it can for
-``seconds``, after a short warm-up, on its own connection:
+``seconds`` per run, on its own connections. So that the load of a shared machine drifts
+alike for all of them, a run is cut into ``slices`` (6) that take turns: client A for
+seconds/6, then B, C, D, then A again; each slice opens a connection and warms it up first.
 
 - ``js``: pure JavaScript ``WebSocket`` callbacks (the reference);
 - ``callbacks``: Pyodide with hand-written ``js.WebSocket`` callbacks (``create_proxy``);
@@ -25,7 +27,7 @@ from typing import Any
 import omniws
 
 MESSAGE = "x" * 32
-WARMUP = 0.3  # seconds of echo before counting
+WARMUP = 0.2  # seconds of echo before counting, in each slice
 CLIENTS = ("js", "callbacks", "handler", "awaited")
 
 _JS_ECHO = """
@@ -81,17 +83,20 @@ class _Clock:
             return False
         return True
 
-    def rate(self) -> float:
-        return self.count / (self.end - self.start)
+    def rate(self) -> tuple[int, float]:
+        return self.count, self.end - self.start
 
 
-async def _js(url: str, seconds: float) -> float:
+Rate = tuple[int, float]  # round trips, seconds
+
+
+async def _js(url: str, seconds: float) -> Rate:
     run_js = importlib.import_module("pyodide.code").run_js
     count, elapsed = await run_js(_JS_ECHO)(url, MESSAGE, WARMUP, seconds)
-    return float(count) / float(elapsed)
+    return int(count), float(elapsed)
 
 
-async def _callbacks(url: str, seconds: float) -> float:
+async def _callbacks(url: str, seconds: float) -> Rate:
     js = importlib.import_module("js")
     create_proxy = importlib.import_module("pyodide.ffi").create_proxy
     loop = asyncio.get_running_loop()
@@ -133,7 +138,7 @@ async def _callbacks(url: str, seconds: float) -> float:
     return clock.rate()
 
 
-async def _handler(url: str, seconds: float) -> float:
+async def _handler(url: str, seconds: float) -> Rate:
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     async with omniws.connect(url, compression=False) as ws:
         clock = _Clock(seconds)
@@ -151,7 +156,7 @@ async def _handler(url: str, seconds: float) -> float:
     return clock.rate()
 
 
-async def _awaited(url: str, seconds: float) -> float:
+async def _awaited(url: str, seconds: float) -> Rate:
     async with omniws.connect(url, compression=False) as ws:
         clock = _Clock(seconds)
         await ws.send(MESSAGE)
@@ -182,14 +187,21 @@ async def _channel(seconds: float) -> float:
 
 
 async def run_all(env_json: str) -> str:
-    """Run every client ``runs`` times, interleaved; return {client: [rates]} as JSON."""
+    """Run every client ``runs`` times, in interleaved slices; return {client: [round trips
+    per second, one per run]} as JSON."""
     env = json.loads(env_json)
     url, seconds, runs = str(env["echo"]), float(env["seconds"]), int(env["runs"])
+    slices = int(env.get("slices", 6))
     clients = {"js": _js, "callbacks": _callbacks, "handler": _handler, "awaited": _awaited}
     results: dict[str, list[float]] = {name: [] for name in [*CLIENTS, "sleep0", "channel"]}
     for _ in range(runs):
-        for name in CLIENTS:
-            results[name].append(await clients[name](url, seconds))
+        totals = {name: (0, 0.0) for name in CLIENTS}
+        for _ in range(slices):
+            for name in CLIENTS:
+                count, elapsed = await clients[name](url, seconds / slices)
+                totals[name] = (totals[name][0] + count, totals[name][1] + elapsed)
+        for name, (count, elapsed) in totals.items():
+            results[name].append(count / elapsed)
         results["sleep0"].append(await _sleep0(min(seconds, 1.0)))
         results["channel"].append(await _channel(min(seconds, 1.0)))
     return json.dumps(results)
