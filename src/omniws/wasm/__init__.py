@@ -18,6 +18,10 @@ pageshow); Node.js has none.
 
 Every JavaScript callback is a ``create_proxy`` kept alive while the socket lives, destroyed
 after its ``close`` event, and guarded: an exception escaping a callback would kill Node.
+
+``recv()`` sleeps on a :class:`~omniws.wasm.waiter.Waiter`, which the ``message`` event
+resumes at once instead of two event-loop macrotasks later (docs/BENCHMARKS.md, "In the
+browser").
 """
 
 from .checks import check_close, check_config

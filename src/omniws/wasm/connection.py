@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from .._connection_base import CLOSED, CLOSING, CONNECTING, OPEN, ConnectionBase
 from ..config import WebSocketConfig, as_seconds
@@ -19,6 +19,7 @@ from ..errors import (
 )
 from ..messages import CloseFrame, Data, Message
 from .checks import FAILED_HINT, check_close, check_config
+from .waiter import Waiter
 
 __all__ = ["Connection", "open_connection"]
 
@@ -82,9 +83,11 @@ class Connection(ConnectionBase):
             raise ConfigError("url", f"the WebSocket API refused {config.url!r}: {exc}") from None
         ws.binaryType = "arraybuffer"
         self._ws: Any = ws
+        self._ws_send: Any = ws.send  # looked up once: each lookup makes a new JsProxy
         self._proxies: dict[str, Any] = {}
         for name in _EVENTS:
-            proxy = _ffi.create_proxy(self._guard(getattr(self, f"_on_{name}")))
+            callback = getattr(self, f"_on_{name}")
+            proxy = _ffi.create_proxy(callback if name == "message" else self._guard(callback))
             self._proxies[name] = proxy
             setattr(ws, f"on{name}", proxy)
 
@@ -94,14 +97,17 @@ class Connection(ConnectionBase):
             try:
                 callback(event)
             except BaseException as exc:  # an escaping exception would kill Node
-                try:
-                    self._internal_error(exc)
-                except BaseException:  # pragma: no cover - last resort, keep JS alive
-                    logger.exception("omniws.wasm: error while handling a callback error")
+                self._internal_error(exc)
 
         return guarded
 
     def _internal_error(self, exc: BaseException) -> None:
+        try:
+            self._fail_internally(exc)
+        except BaseException:  # pragma: no cover - last resort, keep JS alive
+            logger.exception("omniws.wasm: error while handling a callback error")
+
+    def _fail_internally(self, exc: BaseException) -> None:
         logger.error("omniws.wasm: %s callback failed", self.config.url, exc_info=exc)
         error = WebApiError(f"internal error in a WebSocket callback: {exc!r}")
         error.__cause__ = exc
@@ -121,10 +127,15 @@ class Connection(ConnectionBase):
             self._opened.set_result(None)
 
     def _on_message(self, event: Any) -> None:
+        try:  # the hot path: guarded here rather than by _guard (one call less per message)
+            self._message(event.data)
+        except BaseException as exc:  # an escaping exception would kill Node
+            self._internal_error(exc)
+
+    def _message(self, data: Any) -> None:
         if self._input_ended:
             return  # after an abort or a failure: ignore the rest
         self.last_received = self._loop.time()
-        data = event.data
         limit = self.config.max_message_size
         message: Message
         if isinstance(data, str):
@@ -140,7 +151,18 @@ class Connection(ConnectionBase):
         if handler is not None:
             handler(message)
             return
-        self._enqueue(message)
+        self._queue.append(message)  # the wasm queue has no limit: nothing else to check
+        waiter = self._waiter
+        if waiter is not None:
+            cast(Waiter, waiter).wake()  # the reader runs now, not a macrotask later
+
+    def _new_waiter(self) -> asyncio.Future[None]:
+        """A :class:`Waiter`: a message wakes it without a macrotask. One reader at a time."""
+        if self._waiter is not None:
+            return super()._new_waiter()  # raises: another task is waiting
+        waiter = Waiter(self._loop)
+        self._waiter = cast("asyncio.Future[None]", waiter)  # used as a Future by the base
+        return self._waiter
 
     def _too_large(self, size: int, limit: int) -> None:
         self.close_error = MessageTooLarge(size, limit)
@@ -193,9 +215,9 @@ class Connection(ConnectionBase):
         if self._state != OPEN:
             raise self._closed_error()
         if type(message) is str:
-            self._ws.send(message)
+            self._ws_send(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
-            self._ws.send(_ffi.to_js(bytes(message)))  # a Uint8Array: binary, never text
+            self._ws_send(_ffi.to_js(bytes(message)))  # a Uint8Array: binary, never text
         else:
             raise TypeError(
                 f"send() takes str (text) or bytes-like (binary), not {type(message).__name__}; "
