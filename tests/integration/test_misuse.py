@@ -1,4 +1,4 @@
-"""Every public constructor and method of the async API, called with wrong arguments.
+"""Every public constructor and method of the async and the sync API, called with wrong arguments.
 
 The arguments come from the signatures and type hints (misuse_values.py): one parameter at
 a time gets None, bytes for str, negative or huge ints, nan, inf, foreign objects... Each
@@ -13,6 +13,7 @@ Every front end of misuse_front.FRONT_ENDS (the async and the sync API) runs the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,13 +43,16 @@ class Target:
     extra: Callable[[], dict[str, Any]] = dict
 
 
-def _config_fields() -> dict[str, Any]:
+def _connect_options() -> dict[str, Any]:
+    """The options of omniws.connect() with their hints (the sync connect takes them as
+    ``**options``). Not proxy: a bare word is a proxy host name ("abc" -> http://abc:80),
+    and nothing may be looked up or reached beyond this machine."""
     hints = hints_of(omniws.WebSocketConfig)
-    fields = omniws.WebSocketConfig.__dataclass_fields__
-    # not proxy: a bare word is a proxy host name ("abc" -> http://abc:80), and nothing may
-    # be looked up or reached beyond this machine
-    skip = ("url", "proxy")
-    return {name: hints[name] for name, f in fields.items() if f.init and name not in skip}
+    names = set(inspect.signature(omniws.connect).parameters) - set(NOT_DRAWN)
+    return {name: hints[name] for name in sorted(names)}
+
+
+NOT_DRAWN = ("self", "url", "config", "proxy")
 
 
 def _client_method(name: str) -> Callable[[type[FrontEnd]], Any]:
@@ -58,7 +62,7 @@ def _client_method(name: str) -> Callable[[type[FrontEnd]], Any]:
 URL = "<echo url>"  # replaced by the echo server's URL
 DECORATORS = ("on_open", "on_message", "on_close", "on_error", "on_state_change")
 TARGETS = [
-    Target("connect", "new", lambda fe: fe.connect, {"url": URL}, _config_fields),
+    Target("connect", "new", lambda fe: fe.connect, {"url": URL}, _connect_options),
     Target("WebSocketClient", "new", lambda fe: fe.WebSocketClient, {"config": URL}),
     Target("Connection.send", "connection", lambda fe: fe.Connection.send),
     Target("Connection.send_nowait", "connection", lambda fe: fe.Connection.send_nowait),
@@ -157,7 +161,8 @@ def test_misuse(front: FrontEnd, target: Target) -> None:
             target.owner(type(front))
         return
     owner = target.owner(type(front))
-    strategy = arguments(owner, required=target.required, extra=target.extra())
+    skip = NOT_DRAWN if target.name == "connect" else ("self",)
+    strategy = arguments(owner, required=target.required, extra=target.extra(), skip=skip)
 
     @MISUSE_SETTINGS
     @given(misuse=strategy)

@@ -117,3 +117,12 @@ def test_host_header_and_origin() -> None:
     assert parse_url("ws://[::1]:8080/").host_header == "[::1]:8080"
     assert parse_url("ws://h:80/").origin == parse_url("ws://H/").origin
     assert parse_url("ws://h/").origin != parse_url("wss://h:80/").origin
+
+
+@pytest.mark.parametrize("host", ["a..b", "\ufff9", "x" * 64 + ".example"])
+def test_a_host_that_is_not_a_valid_name_is_a_config_error(host: str) -> None:
+    with pytest.raises(ConfigError, match="is not a valid host name"):
+        parse_url(f"ws://{host}/")
+    with pytest.raises(ConfigError, match="is not a valid host name"):
+        parse_proxy_url(f"http://{host}:3128")
+    assert parse_url("ws://bücher.example/").host == "bücher.example"  # IDNA is fine

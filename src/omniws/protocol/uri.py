@@ -55,9 +55,17 @@ def host_port(
             f"has port 0, which cannot be connected to: {url!r}; give the real port "
             f"(host:port) or leave the port out to use the default ({defaults})",
         )
-    if not parts.hostname:
+    host = parts.hostname
+    if not host:
         raise ConfigError(field_name, f"has no host: {url!r}")
-    return parts.hostname, port
+    if ":" not in host:  # a name or an IPv4 address (IPv6 literals need no IDNA)
+        try:
+            host.encode("idna")
+        except UnicodeError as exc:
+            raise ConfigError(
+                field_name, f"host {host!r} is not a valid host name ({exc}): {url!r}"
+            ) from None
+    return host, port
 
 
 def _type_problem(url: object) -> str:
