@@ -107,7 +107,7 @@ LABEL_NOTES = {
     "aiohttp": "ClientSession.ws_connect, await send_bytes()/receive()",
     "picows": "WSListener callbacks, next request sent from on_ws_frame; payload as bytes/str",
     "raw": "ceiling: asyncio Protocol writing pre-masked frames, counting reply bytes",
-    "omniws.sync": "omniws.sync.connect(), ws.send()/ws.recv(); push: `for message in ws`; "
+    "omniws.sync": "omniws.sync.connect(), ws.send()/ws.recv(); "
     "its private stdlib event loop (whatever the loop column says) runs in the calling thread "
     "while it waits, else on its own thread",
     "websockets.sync": "websockets.sync.client, ws.send()/ws.recv() (a reader thread of its own)",

@@ -4,73 +4,24 @@ thread)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import omniws.sync
-from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, payload
+from benchmarks.clients import blocking
+from benchmarks.common import MAX_SIZE, Params
 from benchmarks.tls import client_context
 
 
-def _open(p: Params) -> omniws.sync.Connection:
-    return omniws.sync.connect(
+def _open(p: Params) -> tuple[Any, blocking.Send, blocking.Recv]:
+    ws = omniws.sync.connect(
         p.url,
         compression=p.compression,
         max_message_size=MAX_SIZE,
         connect_timeout=30,
         ssl=client_context(p),
     )
-
-
-def echo(p: Params) -> dict[str, Any]:
-    data = payload(p.size)
-    ws = _open(p)
-    send, recv = ws.send, ws.recv
-    for _ in range(p.warmup):
-        send(data)
-        recv()
-    n, step = 0, p.step
-    meter = Meter()
-    deadline = meter.t0 + p.seconds
-    reply: Any = b""
-    while n < p.count:
-        for _ in range(step):
-            send(data)
-            reply = recv()
-        n += step
-        if time.perf_counter() > deadline:
-            break
-    result = meter.stop(n, n * p.size)
-    check(reply == data, "echo reply differs")
-    ws.close()
-    return result
-
-
-def _push_batch(ws: omniws.sync.Connection, batch: int) -> int:
-    ws.send(f"push {batch}")
-    n = 0
-    for message in ws:
-        if message == PUSH_DONE_TEXT:
-            break
-        n += 1
-    return n
-
-
-def push(p: Params) -> dict[str, Any]:
-    ws = _open(p)
-    _push_batch(ws, p.warmup)
-    n = 0
-    meter = Meter()
-    deadline = meter.t0 + p.seconds
-    while n < p.count and time.perf_counter() < deadline:
-        n += _push_batch(ws, p.batch)
-    result = meter.stop(n)
-    check(n % p.batch == 0, "push lost messages")
-    ws.close()
-    return result
+    return ws, ws.send, ws.recv
 
 
 def run_sync(p: Params) -> dict[str, Any]:
-    if p.kind not in ("echo", "push"):
-        raise SystemExit(f"omniws.sync has no {p.kind} workload")
-    return {"echo": echo, "push": push}[p.kind](p)
+    return blocking.run(p, "omniws.sync", _open)
