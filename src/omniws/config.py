@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ssl
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from ssl import SSLContext as _SSLContext
 from typing import TYPE_CHECKING, Literal
@@ -209,8 +209,8 @@ class WebSocketConfig:
         set_ = object.__setattr__
         endpoint = parse_url(self.url)
         set_(self, "endpoint", endpoint)
-        if isinstance(self.protocols, (str, bytes)) or not isinstance(self.protocols, Iterable):
-            raise ConfigError(
+        if isinstance(self.protocols, (str, bytes)) or not isinstance(self.protocols, Sequence):
+            raise ConfigError(  # a list or tuple: the order is the order of preference
                 "protocols", f"must be a list of subprotocol names, got {self.protocols!r}"
             )
         protocols = tuple(self.protocols)

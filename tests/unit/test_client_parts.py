@@ -331,7 +331,7 @@ def test_wait_connected_checks_its_timeout() -> None:
     run(main())
 
 
-@pytest.mark.parametrize("protocols", [None, 5, 1.5, b"", b"chat", "chat"])
+@pytest.mark.parametrize("protocols", [None, 5, 1.5, b"", b"chat", "chat", {}, {"a"}])
 def test_protocols_must_be_a_list_of_names(protocols: object) -> None:
     with pytest.raises(ConfigError, match="protocols"):
         WebSocketConfig("ws://x/", protocols=protocols)  # type: ignore[arg-type]
