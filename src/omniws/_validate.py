@@ -8,18 +8,13 @@ from datetime import timedelta
 
 from .errors import ConfigError
 
-__all__ = ["TOKEN", "Duration", "as_seconds", "is_header_text", "positive_int", "seconds"]
+__all__ = ["TOKEN", "Duration", "is_header_text", "positive_int", "seconds"]
 
 Duration = float | int | timedelta
 """What a duration option accepts: seconds (int or float) or a :class:`datetime.timedelta`."""
 
 TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 """RFC 7230 token characters: subprotocol names and header names must be tokens."""
-
-
-def as_seconds(value: Duration) -> float:
-    """A duration (float seconds or timedelta) as float seconds."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def seconds(

@@ -15,7 +15,7 @@ from ssl import SSLContext as _SSLContext
 from typing import TYPE_CHECKING, Literal
 
 from ._urls import Endpoint, ProxyURL, parse_proxy_url, parse_url
-from ._validate import TOKEN, Duration, as_seconds, is_header_text, positive_int, seconds
+from ._validate import TOKEN, Duration, is_header_text, positive_int, seconds
 from ._version import __version__
 from .errors import ConfigError
 from .messages import Message
@@ -27,7 +27,6 @@ __all__ = [
     "ProxyURL",
     "ReconnectConfig",
     "WebSocketConfig",
-    "as_seconds",
     "parse_proxy_url",
     "parse_url",
 ]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from .._connection_base import CLOSED, CLOSING, CONNECTING, OPEN, ConnectionBase
-from ..config import WebSocketConfig, as_seconds
+from ..config import WebSocketConfig
 from ..errors import (
     ConfigError,
     ConnectionFailed,
@@ -41,14 +41,13 @@ async def open_connection(config: WebSocketConfig) -> Connection:
     if _js is None:
         raise WebApiError("omniws.wasm needs Pyodide (sys.platform == 'emscripten')")
     conn = Connection(config, asyncio.get_running_loop())
-    timeout = None if config.connect_timeout is None else as_seconds(config.connect_timeout)
     try:
-        await asyncio.wait_for(asyncio.shield(conn._opened), timeout)
+        await asyncio.wait_for(asyncio.shield(conn._opened), config.connect_timeout)
     except asyncio.TimeoutError:
         conn._fail_open()
         raise WebSocketTimeout(
             "connect",
-            timeout or 0.0,
+            config.connect_timeout or 0.0,
             hint=f"no complete handshake from {config.url}; is the server up and is this a "
             "WebSocket endpoint? Raise connect_timeout for slow networks",
         ) from None
@@ -232,12 +231,12 @@ class Connection(ConnectionBase):
     async def _drain(self) -> None:
         limit, delay = self.config.write_limit, 0.001
         timeout = self.config.send_timeout
-        deadline = None if timeout is None else self._loop.time() + as_seconds(timeout)
+        deadline = None if timeout is None else self._loop.time() + timeout
         while self._state == OPEN and self._ws.bufferedAmount > limit:
             if deadline is not None and self._loop.time() >= deadline:
                 raise WebSocketTimeout(
                     "send",
-                    as_seconds(timeout or 0.0),
+                    timeout or 0.0,
                     hint="the send buffer stayed above write_limit: the network or the server "
                     "is slower than the sender",
                 )
