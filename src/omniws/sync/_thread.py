@@ -25,7 +25,6 @@ __all__ = ["PARK", "LoopThread", "require_threads"]
 _FOREVER = threading.TIMEOUT_MAX  # longer waits are endless (and would overflow)
 
 T = TypeVar("T")
-_READ_BUFFER = 256 * 1024  # asyncio's selector transports read up to this much at once
 PARK = 0.005
 """How long the loop may sit unused between two calls before the background thread runs it."""
 _HELD_POLL = 0.1  # while a caller holds the loop: how often the background thread looks
@@ -58,11 +57,6 @@ class LoopThread:
     def __init__(self, name: str, *, lend: bool = True) -> None:
         self.loop = new_loop()
         self._lend = lend  # False: only the background thread ever runs the loop
-        # glibc serves asyncio's 256 KiB read buffer with mmap + mremap + munmap on every read
-        # (3 system calls per message) until freeing a block that size raises its dynamic
-        # mmap threshold; free one once. Elsewhere (or if already raised) this does nothing.
-        block = bytes(_READ_BUFFER + 4096)
-        del block
         self._lock = threading.Lock()  # taken directly on the hot path (cheaper than the
         self._cond = threading.Condition(self._lock)  # Condition's Python-level __enter__)
         self._owner: int | None = None  # the thread running or holding the loop
