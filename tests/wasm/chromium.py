@@ -60,17 +60,33 @@ def source_files(src: Path, suite: Path) -> dict[str, str]:
     return files
 
 
-class _Site:
-    def __init__(self, pyodide_dir: Path, files: dict[str, str], env: dict[str, str]) -> None:
+class Site:
+    """The HTTP side of a Chromium run: the page, the sources, and what the page POSTs back
+    (``/results``, ``/log`` lines). Subclasses add routes and POST actions."""
+
+    cache_control: str | None = "no-store"  # None: let the browser cache the page
+
+    def __init__(
+        self, pyodide_dir: Path, files: dict[str, str], env: dict[str, str], page: Path = PAGE
+    ) -> None:
         self.pyodide_dir = pyodide_dir.resolve()
         self.routes: dict[str, tuple[bytes, str]] = {
-            "/": (PAGE.read_bytes(), TYPES[".html"]),
+            "/": (page.read_bytes(), TYPES[".html"]),
             "/files.json": (json.dumps(files).encode(), TYPES[".json"]),
             "/env.json": (json.dumps(env).encode(), TYPES[".json"]),
         }
         self.results: dict[str, Any] | None = None
         self.done = threading.Event()
         self.log: list[str] = []
+
+    def post(self, path: str, data: dict[str, Any]) -> int:
+        """Take a POST from the page; return the HTTP status."""
+        if path == "/results":
+            self.results = data
+            self.done.set()
+        elif path == "/log" and len(self.log) < 10_000:
+            self.log.append(str(data.get("line", "")))
+        return 204
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         site = self
@@ -93,19 +109,16 @@ class _Site:
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
+                if site.cache_control is not None:
+                    self.send_header("Cache-Control", site.cache_control)
                 self.end_headers()
                 self.wfile.write(body)
 
             def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length", "0"))
-                data = json.loads(self.rfile.read(size) or b"{}")
-                if self.path == "/results":
-                    site.results = data
-                    site.done.set()
-                elif self.path == "/log" and len(site.log) < 10_000:
-                    site.log.append(str(data.get("line", "")))
-                self.send_response(204)
+                status = site.post(self.path, json.loads(self.rfile.read(size) or b"{}"))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
         return Handler
@@ -131,7 +144,7 @@ def run_in_chromium(
     """Load the page in headless Chromium and return what it POSTed to /results."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(f"{CHROMIUM} is missing: {hint}")
-    site = _Site(pyodide_dir, source_files(src, suite), env)
+    site = Site(pyodide_dir, source_files(src, suite), env)
     server = ThreadingHTTPServer(("127.0.0.1", 0), site.handler())
     thread = threading.Thread(target=server.serve_forever, name="wasm-http", daemon=True)
     thread.start()

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import pytest
 
 import omniws
 
-from .chromium import CHROMIUM, FLAGS, TYPES, source_files, stop_process
+from .chromium import CHROMIUM, FLAGS, TYPES, Site, source_files, stop_process
 
 PAGE = Path(__file__).resolve().parent / "browser" / "page.html"
 AWAY = b"<!doctype html><title>away</title><p>away from the suite</p>"
@@ -118,63 +118,26 @@ class DevTools:
             self.loop.close()
 
 
-class Site:
-    """The HTTP side: the page, the files, /devtools, and the results."""
+class PageSite(Site):
+    """The suite's HTTP side plus /away (a page to navigate to) and /devtools (actions the
+    page asks the DevTools client to take). The page may be cached (back/forward cache)."""
+
+    cache_control = None
 
     def __init__(self, pyodide_dir: Path, files: dict[str, str], env: dict[str, str]) -> None:
-        self.pyodide_dir = pyodide_dir.resolve()
-        self.routes = {
-            "/": (PAGE.read_bytes(), TYPES[".html"]),
-            "/away": (AWAY, TYPES[".html"]),
-            "/files.json": (json.dumps(files).encode(), TYPES[".json"]),
-            "/env.json": (json.dumps(env).encode(), TYPES[".json"]),
-        }
-        self.results: dict[str, Any] | None = None
-        self.done = threading.Event()
-        self.log: list[str] = []
+        super().__init__(pyodide_dir, files, env, page=PAGE)
+        self.routes["/away"] = (AWAY, TYPES[".html"])
         self.devtools: DevTools | None = None
         self.devtools_ready = threading.Event()
         self.base = ""
         self.actions: list[Any] = []
 
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                found = site.routes.get(path)
-                if found is None and path.startswith("/pyodide/"):
-                    file = (site.pyodide_dir / path.removeprefix("/pyodide/")).resolve()
-                    if file.parent == site.pyodide_dir and file.is_file():
-                        found = (file.read_bytes(), TYPES.get(file.suffix, "text/plain"))
-                if found is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", found[1])
-                self.send_header("Content-Length", str(len(found[0])))
-                self.end_headers()
-                self.wfile.write(found[0])
-
-            def do_POST(self) -> None:
-                data = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)))
-                status = 204
-                if self.path == "/results" and site.results is None:
-                    site.results = data
-                    site.done.set()
-                elif self.path == "/log" and len(site.log) < 10_000:
-                    site.log.append(str(data.get("line", "")))
-                elif self.path == "/devtools":
-                    status = site.devtools_action(data)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        return Handler
+    def post(self, path: str, data: dict[str, Any]) -> int:
+        if path == "/devtools":
+            return self.devtools_action(data)
+        if path == "/results" and self.results is not None:
+            return 204  # the first results stand
+        return super().post(path, data)
 
     def devtools_action(self, data: dict[str, Any]) -> int:
         if not self.devtools_ready.wait(30) or self.devtools is None:
@@ -205,7 +168,7 @@ def run_page_suite(
         pytest.fail(f"{CHROMIUM} is missing: {hint}")
     files = source_files(src, suite)
     files["omniws_page_devtools.py"] = (suite.parent / "suite_page_devtools.py").read_text()
-    site = Site(pyodide_dir, files, env)
+    site = PageSite(pyodide_dir, files, env)
     server = ThreadingHTTPServer(("127.0.0.1", 0), site.handler())
     thread = threading.Thread(target=server.serve_forever, name="page-http", daemon=True)
     thread.start()
