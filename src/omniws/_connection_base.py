@@ -8,10 +8,10 @@ A platform's Connection (native/, wasm/) supplies the I/O through a few hooks: `
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from typing import TypeVar
 
+from ._runtime import Runtime, Signal, TimerHandle
 from .closecodes import check_close, ends_normally
 from .config import WebSocketConfig
 from .errors import ConnectionClosed, WebSocketError
@@ -31,21 +31,20 @@ class ConnectionBase:
     _browser = False  # which close codes the application may send (closecodes.check_close)
     _queue_limit: float = float("inf")  # queue length at which _on_queue_full is called
 
-    def _init_base(
-        self, config: WebSocketConfig, loop: asyncio.AbstractEventLoop, state: int
-    ) -> None:
+    def _init_base(self, config: WebSocketConfig, runtime: Runtime, state: int) -> None:
         self.config = config
-        self._loop = loop
+        self._runtime = runtime
         self._state = state
         self._queue: deque[Message] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed: asyncio.Future[CloseFrame] = loop.create_future()
-        self._close_timer: asyncio.TimerHandle | None = None
+        self._waiter: Signal | None = None
+        self._closed = runtime.signal()
+        self._close_frame = CloseFrame(1006)  # how it ended, once _closed is set
+        self._close_timer: TimerHandle | None = None
         self._sent_close: CloseFrame | None = None  # the close this side asked for
         self._input_ended = False  # no message can arrive any more
         self._queue_paused = False  # set by _on_queue_full; recv() clears it
         self._resume_at = 0  # queue length at which recv() clears it
-        self.last_received = loop.time()
+        self.last_received = runtime.time()
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.close_error: WebSocketError | None = None
@@ -94,15 +93,15 @@ class ConnectionBase:
             self._reading_changed()
         return message
 
-    def _new_waiter(self) -> asyncio.Future[None]:
+    def _new_waiter(self) -> Signal:
         """The future a ``recv()`` sleeps on until a message is queued or the connection
         ends; one reader at a time. (A future, not a coroutine: no extra frame per wait.)"""
         if self._waiter is not None:
             raise RuntimeError(
                 "recv() is already waiting in another task: read from one task only "
-                "(hand messages to others with an asyncio.Queue)"
+                "(hand messages to others with a queue)"
             )
-        waiter: asyncio.Future[None] = self._loop.create_future()
+        waiter = self._runtime.signal()
         self._waiter = waiter
         return waiter
 
@@ -139,7 +138,7 @@ class ConnectionBase:
             self._start_close_timer()
         if self._state != CLOSED:
             self._read_to_close()
-        await asyncio.shield(self._closed)
+        await self._runtime.shielded(self._closed)
 
     def _end_input(self) -> None:
         """No more messages will arrive (the peer's close frame, a protocol error, a message
@@ -154,7 +153,7 @@ class ConnectionBase:
         # the server closes TCP after the close handshake; don't wait for it forever
         if self._close_timer is None and self._state != CLOSED:
             timeout = self.config.close_timeout
-            self._close_timer = self._loop.call_later(timeout, self.abort)
+            self._close_timer = self._runtime.call_later(timeout, self.abort)
 
     def _mark_closed(self) -> None:
         """Closed now (an abort: the platform may report the end later): nothing more
@@ -171,7 +170,8 @@ class ConnectionBase:
         if self._close_timer is not None:
             self._close_timer.cancel()
         if not self._closed.done():
-            self._closed.set_result(CloseFrame(self.close_code or 1006, self.close_reason or ""))
+            self._close_frame = CloseFrame(self.close_code or 1006, self.close_reason or "")
+            self._closed.set_result(None)
 
     def _closed_error(self) -> WebSocketError:
         """What recv() and send() raise once the connection is closing or closed."""
@@ -184,7 +184,8 @@ class ConnectionBase:
 
     async def wait_closed(self) -> CloseFrame:
         """Wait until the connection has ended, for any reason; return how it ended."""
-        return await asyncio.shield(self._closed)
+        await self._runtime.shielded(self._closed)
+        return self._close_frame
 
     @property
     def closed(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .._connection_base import CLOSED, OPEN, ConnectionBase
+from .._runtime import AsyncioRuntime
 from ..config import WebSocketConfig
 from ..errors import ProtocolError
 from ..messages import CloseFrame, Data, Message
@@ -40,7 +41,8 @@ class Connection(ConnectionBase, asyncio.Protocol):
         response_headers: dict[str, str],
         deflate: PerMessageDeflate | None,
     ) -> None:
-        self._init_base(config, loop, OPEN)
+        self._init_base(config, AsyncioRuntime(loop), OPEN)
+        self._loop = loop
         self._transport = transport
         self._protocol = WebSocketProtocol(
             transport.write,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from .._connection_base import CLOSED, CLOSING, CONNECTING, OPEN, ConnectionBase
+from .._runtime import AsyncioRuntime, Signal
 from ..config import WebSocketConfig
 from ..errors import (
     ConfigError,
@@ -67,7 +68,8 @@ class Connection(ConnectionBase):
     _browser = True
 
     def __init__(self, config: WebSocketConfig, loop: asyncio.AbstractEventLoop) -> None:
-        self._init_base(config, loop, CONNECTING)
+        self._init_base(config, AsyncioRuntime(loop), CONNECTING)
+        self._loop = loop
         self._opened: asyncio.Future[None] = loop.create_future()
         self._handler: MessageHandler | None = None
         self._error_detail = ""
@@ -155,13 +157,12 @@ class Connection(ConnectionBase):
         if waiter is not None:
             cast(Waiter, waiter).wake()  # the reader runs now, not a macrotask later
 
-    def _new_waiter(self) -> asyncio.Future[None]:
+    def _new_waiter(self) -> Signal:
         """A :class:`Waiter`: a message wakes it without a macrotask. One reader at a time."""
         if self._waiter is not None:
             return super()._new_waiter()  # raises: another task is waiting
-        waiter = Waiter(self._loop)
-        self._waiter = cast("asyncio.Future[None]", waiter)  # used as a Future by the base
-        return self._waiter
+        self._waiter = waiter = Waiter(self._loop)
+        return waiter
 
     def _too_large(self, size: int, limit: int) -> None:
         self.close_error = MessageTooLarge(size, limit)
