@@ -68,9 +68,7 @@ async def read_frame(stream: trio.SocketStream, buffer: bytearray) -> tuple[int,
     return opcode, payload
 
 
-async def start_server(
-    nursery: trio.Nursery, behaviour: Behaviour, upgrade: bool = True
-) -> str:
+async def start_server(nursery: trio.Nursery, behaviour: Behaviour, upgrade: bool = True) -> str:
     """Serve ``behaviour`` (after the 101 when ``upgrade``) on loopback; return the URL."""
 
     async def handler(stream: trio.SocketStream) -> None:

@@ -94,7 +94,8 @@ class Connection(ConnectionBase):
             pass
         finally:
             self._writer.stop()
-            await trio.aclose_forcefully(stream)
+            with trio.CancelScope(shield=True):  # aborted: the reader's scope is cancelled
+                await trio.aclose_forcefully(stream)
             self._lost()
 
     async def _feed_all(self, data: bytes) -> None:
