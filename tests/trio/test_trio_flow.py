@@ -80,14 +80,14 @@ def test_cancelled_recv_keeps_every_message() -> None:
 def test_cancelled_send_still_writes_whole_frames(py_server: str) -> None:
     async def main() -> None:
         async with await open_ws(f"{py_server}/echo", compression=False) as ws:
-            big = bytes(range(256)) * 40000  # 10 MB: more than the socket takes at once
-            with trio.move_on_after(0) as scope:
+            with trio.CancelScope() as scope:
+                scope.cancel()
+                await ws.send("never")  # cancelled before it started: nothing is sent
+            big = bytes(range(256)) * 80_000  # 20 MB: far more than a millisecond's worth
+            with trio.move_on_after(0.001) as scope:
                 await ws.send(big)
             assert scope.cancelled_caught
-            with trio.move_on_after(0.001):
-                await ws.send(big)
             await ws.send("after")
-            assert await ws.recv() == big
             assert await ws.recv() == big
             assert await ws.recv() == "after"
 
@@ -182,5 +182,26 @@ def test_message_handler_runs_in_the_reader() -> None:
             assert seen[:COUNT] == MESSAGES
             await ws.close()
             nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_close_is_bounded_by_close_timeout() -> None:
+    async def never_answers(stream: trio.SocketStream) -> None:
+        while await stream.receive_some(65536):
+            pass
+
+    async def main() -> None:
+        baseline = trio.lowlevel.current_statistics().tasks_living
+        async with trio.open_nursery() as nursery:
+            url = await start_server(nursery, never_answers)
+            serving = trio.lowlevel.current_statistics().tasks_living
+            ws = await open_ws(url, close_timeout=0.2)
+            with trio.fail_after(10):
+                await ws.close(4000, "bye")
+            assert ws.closed and ws.close_code == 1006  # the peer never closed
+            assert trio.lowlevel.current_statistics().tasks_living <= serving + 1  # + handler
+            nursery.cancel_scope.cancel()
+        assert trio.lowlevel.current_statistics().tasks_living == baseline
 
     trio.run(main)

@@ -98,6 +98,13 @@ def test_tls_with_a_trusted_and_an_untrusted_certificate(
         ) as ws:
             assert ws.response_headers  # the name in the certificate matches
 
+        baseline = trio.lowlevel.current_statistics().tasks_living
+        ws = await open_ws(f"{wss_server}/echo", ssl=client_ssl)
+        ws.send_nowait("x" * 100_000)
+        ws.abort()
+        assert ws.closed and (await ws.wait_closed()).code == 1006
+        assert trio.lowlevel.current_statistics().tasks_living == baseline
+
     trio.run(main)
     native, ours = both(f"{wss_server}/echo")  # the system's trust store only
     assert type(ours) is ConnectionFailed and not ours.recoverable

@@ -117,10 +117,11 @@ class Connection(DrivenConnection):
         """Send ``str`` as a text message, ``bytes``-like as binary; waits while more than
         ``write_limit`` bytes wait to be written.
 
-        A send() cancelled while its message is being written still delivers the message
-        whole (what is buffered is never cut short), as on asyncio."""
+        A send() cancelled before it starts sends nothing; one cancelled while its message
+        is being written still delivers the message whole (a frame is never cut short)."""
         if self._state != OPEN:
             raise self._closed_error()
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._protocol.send(message)
         if not await self._writer.flush():
             raise self._closed_error()
