@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import trio
 from conftest import open_ws
-from trio_servers import frame, read_frame, start_server
+from trio_servers import echo_frames, frame, start_server
 
 from omniws import ConnectionClosed
 
@@ -17,17 +17,7 @@ MESSAGES = [str(i).ljust(1000, ".") for i in range(COUNT)]  # 300 kB: several re
 async def flood(stream: trio.SocketStream) -> None:
     """Send COUNT numbered messages at once, then echo."""
     await stream.send_all(b"".join(frame(message.encode()) for message in MESSAGES))
-    await echo(stream)
-
-
-async def echo(stream: trio.SocketStream) -> None:
-    buffer = bytearray()
-    while True:
-        opcode, payload = await read_frame(stream, buffer)
-        if opcode == 0x8:
-            await stream.send_all(frame(payload, 0x8))
-            return
-        await stream.send_all(frame(payload, opcode))
+    await echo_frames(stream)
 
 
 def test_a_full_queue_pauses_reading_and_recv_resumes_it() -> None:
@@ -56,7 +46,7 @@ def test_cancelled_recv_keeps_every_message() -> None:
             await stream.send_all(frame(str(i).encode()))
             if i % 7 == 0:
                 await trio.sleep(0.002)
-        await echo(stream)
+        await echo_frames(stream)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:

@@ -85,3 +85,13 @@ async def start_server(nursery: trio.Nursery, behaviour: Behaviour, upgrade: boo
     listeners = await nursery.start(serve)
     port = listeners[0].socket.getsockname()[1]
     return f"ws://127.0.0.1:{port}/"
+
+
+async def echo_frames(stream: trio.SocketStream) -> None:
+    """Echo every data frame; answer a close frame and stop."""
+    buffer = bytearray()
+    while True:
+        opcode, payload = await read_frame(stream, buffer)
+        await stream.send_all(frame(payload, opcode))
+        if opcode == 0x8:
+            return
