@@ -110,6 +110,24 @@ def test_send_waits_above_write_limit() -> None:
     trio.run(main)
 
 
+def test_send_buffers_up_to_write_limit_when_the_peer_is_slow() -> None:
+    async def deaf(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await start_server(nursery, deaf)
+            ws = await open_ws(url, write_limit=64 * 1024 * 1024)
+            with trio.fail_after(10):  # the kernel's buffers fill; send() buffers the rest
+                for _ in range(512):
+                    await ws.send(b"x" * 65536)
+            assert ws._writer.size > 0 and not ws.write_paused
+            ws.abort()
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
 def test_abort_is_immediate_and_leaves_no_task() -> None:
     async def main() -> None:
         baseline = trio.lowlevel.current_statistics().tasks_living
