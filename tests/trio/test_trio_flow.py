@@ -102,9 +102,24 @@ def test_send_waits_above_write_limit() -> None:
             for _ in range(10):
                 ws.send_nowait(chunk)
             assert ws.write_paused
-            ws.abort()
+            errors: list[BaseException] = []
+
+            async def blocked_send() -> None:
+                try:
+                    await ws.send(chunk)
+                except ConnectionClosed as exc:
+                    errors.append(exc)
+
+            nursery.start_soon(blocked_send)
+            await trio.sleep(0.05)
+            ws.abort()  # wakes the waiting send() with the closed error
             with pytest.raises(ConnectionClosed):
                 await ws.send(chunk)
+            await ws.wait_closed()
+            assert len(errors) == 1 and errors[0].code == 1006  # type: ignore[attr-defined]
+            writer = ws._writer.task
+            assert writer is not None and writer.done()
+            assert writer._error is None  # it stopped quietly, nothing to log
             nursery.cancel_scope.cancel()
 
     trio.run(main)

@@ -139,7 +139,10 @@ class Writer:
                     self._out.insert(0, memoryview(data)[sent:])
                     if self.size <= keep:
                         return
-                    await trio.lowlevel.wait_writable(raw)  # cancellable: nothing is lost
+                    try:
+                        await trio.lowlevel.wait_writable(raw)  # cancellable: nothing lost
+                    except trio.ClosedResourceError:
+                        return  # stopped (aborted) meanwhile
         finally:
             self._writing = False
 
