@@ -2,6 +2,7 @@
 
     python -m conformance.autobahn                      # CI subset against omniws
     python -m conformance.autobahn --full               # all 517 cases (about 15 minutes)
+    python -m conformance.autobahn --client omniws-trio # omniws under trio.run
     python -m conformance.autobahn --client websockets  # a reference client
     python -m conformance.autobahn --cases 1.1.1 7.1.5  # just these cases
 
@@ -15,7 +16,6 @@ groups 12/13 (compression; with ``--require-compression`` there too).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -24,15 +24,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 from urllib.parse import quote
 
 from conformance.clients import CLIENTS, Client
 from conformance.report import CaseResult, judge, load_results, render_table
+from conformance.runners import bounded, run_main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("OMNIWS_AUTOBAHN_DIR", REPO_ROOT / ".cache" / "autobahn"))
@@ -209,25 +209,6 @@ class FuzzingServer:
             process.wait(timeout=10)
 
 
-async def _bounded(
-    coro: Coroutine[Any, Any, str | None], timeout: float
-) -> tuple[bool, str | None]:
-    """Run ``coro`` with a bound; on timeout cancel it (itself bounded) -> (finished, result).
-
-    An exception ends the coroutine too: its description is the result.
-    """
-    task = asyncio.ensure_future(coro)
-    done, _ = await asyncio.wait({task}, timeout=timeout)
-    if task not in done:
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        return False, None
-    try:
-        return True, task.result()
-    except Exception as exc:
-        return True, f"unexpected {type(exc).__name__}: {exc}"
-
-
 def _case_id(info: str | None) -> str | None:
     try:
         return str(json.loads(info or "")["id"])
@@ -247,7 +228,7 @@ async def run_cases(
     """Run every case the server has -> (case count, harness problems: timeouts, deadline)."""
     problems: list[str] = []
     agent_q = quote(agent)
-    done, count_text = await _bounded(client.fetch(f"{base_url}/getCaseCount"), 30)
+    done, count_text = await bounded(client.fetch(f"{base_url}/getCaseCount"), 30)
     try:
         count = int(json.loads(count_text or ""))
     except ValueError:
@@ -260,10 +241,10 @@ async def run_cases(
         if time.monotonic() > deadline:
             problems.append(f"deadline passed before case number {number} of {count}")
             break
-        _, info = await _bounded(client.fetch(f"{base_url}/getCaseInfo?case={number}"), 30)
+        _, info = await bounded(client.fetch(f"{base_url}/getCaseInfo?case={number}"), 30)
         case_id = _case_id(info) or f"#{number}"
         started = time.monotonic()
-        finished, error = await _bounded(
+        finished, error = await bounded(
             client.echo(f"{base_url}/runCase?case={number}&agent={agent_q}"), case_timeout
         )
         elapsed = time.monotonic() - started
@@ -276,7 +257,7 @@ async def run_cases(
             )
         elif number % 50 == 0:
             print(f"[autobahn] {number}/{count} cases run", flush=True)
-    done, _ = await _bounded(client.fetch(f"{base_url}/updateReports?agent={agent_q}"), 120)
+    done, _ = await bounded(client.fetch(f"{base_url}/updateReports?agent={agent_q}"), 120)
     if not done:
         problems.append("updateReports did not finish within 120 s")
     return count, problems
@@ -314,15 +295,15 @@ def run(
             f"on {server.url}, reports in {outdir}",
             flush=True,
         )
-        count, harness_problems = asyncio.run(
-            run_cases(
-                client,
-                server.url,
-                agent,
-                case_timeout=case_timeout,
-                deadline=started + total,
-                verbose=verbose,
-            )
+        count, harness_problems = run_main(
+            client.runner,
+            run_cases,
+            client=client,
+            base_url=server.url,
+            agent=agent,
+            case_timeout=case_timeout,
+            deadline=started + total,
+            verbose=verbose,
         )
     finally:
         server.stop()

@@ -1,5 +1,5 @@
-"""The shared API spec (spec_api.py), run by the async and the sync driver against the
-`websockets` server and Node's `ws` server."""
+"""The shared API spec (spec_api.py), run by the async, the sync and the trio driver against
+the `websockets` server and Node's `ws` server."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import pytest
 from .spec_api import SPECS
 from .spec_drivers import AsyncDriver, Driver, SyncDriver
 from .spec_servers import NoCodeCloseServer
+from .spec_trio_driver import TrioDriver
+
+DRIVERS: dict[str, Callable[[], Driver]] = {
+    "async": AsyncDriver,
+    "sync": SyncDriver,
+    "trio": TrioDriver,
+}
 
 
-@pytest.fixture(params=["async", "sync"])
+@pytest.fixture(params=list(DRIVERS))
 def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
-    made: Driver = AsyncDriver() if request.param == "async" else SyncDriver()
+    made = DRIVERS[request.param]()
     try:
         yield made
     finally:
