@@ -54,7 +54,10 @@ class TrioDriver:
         return trio.from_thread.run(function, *args, trio_token=self._token)
 
     def run_sync(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)`` in the trio thread (reads the client between its steps)."""
+        """``function(*args)`` in the trio thread (reads the client between its steps), or at
+        once when called there (by the check of ``wait_until``)."""
+        if threading.current_thread() is self._thread:
+            return function(*args)
         return trio.from_thread.run_sync(function, *args, trio_token=self._token)
 
     def connect(self, url: str, **options: Any) -> Conn:

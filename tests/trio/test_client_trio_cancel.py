@@ -3,33 +3,48 @@ another task, and no task left behind."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 import trio
 from trio_support import CloseRecorder, ServerThread, omniws_tasks, wait_until
 
 from omniws import ConnectionClosed, Disconnected, WebSocketClient, WebSocketConfig
 
 
+@pytest.fixture
+def servers() -> Iterator[ServerThread]:
+    """The test's servers (``servers.server()``, ``servers.proxy()``), stopped after it."""
+    with ServerThread() as thread:
+        yield thread
+
+
 def test_cancelled_recv_loses_no_message(servers: ServerThread) -> None:
     server = servers.server()
     count = 200
-    received: list[str] = []
+    received: list[str | bytes] = []
     cancelled = 0
 
     async def main() -> None:
         nonlocal cancelled
         config = WebSocketConfig(server.url, heartbeat_interval=None)
         async with WebSocketClient(config) as client:
-            for number in range(count):
-                await client.send(str(number))
-                if number % 3 == 0:
-                    await trio.sleep(0)
-            while len(received) < count:
-                # some scopes end before, some while, some after a message arrives
-                with trio.move_on_after(0.0005 * (len(received) % 7)) as scope:
-                    received.append(await client.recv())  # type: ignore[arg-type]
-                if scope.cancelled_caught:
-                    cancelled += 1
-                assert cancelled < 100_000, "recv() never returned"
+
+            async def sender() -> None:
+                for number in range(count):
+                    await client.send(str(number))
+                    if number % 4 == 0:  # echoes arrive while recv() waits, and in bursts
+                        await trio.sleep(0.002)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sender)
+                while len(received) < count:
+                    # scopes end before, while and after a message arrives
+                    with trio.move_on_after(0.0005 * (len(received) % 7)) as scope:
+                        received.append(await client.recv())
+                    if scope.cancelled_caught:
+                        cancelled += 1
+                    assert cancelled < 100_000, "recv() never returned"
 
     trio.run(main)
     assert received == [str(number) for number in range(count)]
@@ -76,6 +91,27 @@ def test_close_from_another_task_ends_a_waiting_recv(servers: ServerThread) -> N
 
     trio.run(main)
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionClosed), outcome
+
+
+def test_close_against_a_silent_peer_is_bounded_by_close_timeout(servers: ServerThread) -> None:
+    server = servers.server()
+    proxy = servers.proxy(server)
+    waited: list[float] = []
+
+    async def main() -> None:
+        config = WebSocketConfig(proxy.url, heartbeat_interval=None, close_timeout=0.5)
+        client = WebSocketClient(config)
+        await client.connect()
+        servers.call_sync(lambda: proxy.stall("both"))  # the close frame gets no answer
+        started = trio.current_time()
+        with trio.fail_after(60):  # close_timeout x 120: it must not wait for the peer
+            await client.close()
+        waited.append(trio.current_time() - started)
+        assert isinstance(client.state, Disconnected)
+        assert omniws_tasks() == []
+
+    trio.run(main)
+    assert waited[0] >= 0.4, f"close() gave up after {waited[0]:.2f} s, before close_timeout"
 
 
 def test_no_task_left_after_close(servers: ServerThread) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 import trio
 from trio_support import ServerThread, wait_until
 
@@ -14,6 +17,13 @@ from omniws import (
     WebSocketConfig,
     WebSocketError,
 )
+
+
+@pytest.fixture
+def servers() -> Iterator[ServerThread]:
+    """The test's servers (``servers.server()``, ``servers.proxy()``), stopped after it."""
+    with ServerThread() as thread:
+        yield thread
 
 
 def test_sync_handlers(servers: ServerThread) -> None:

@@ -5,9 +5,11 @@ The servers run on asyncio in a thread (trio_support); omniws runs under ``trio.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 import trio
-from integration.faultproxy import RecordingServer
-from trio_support import ServerThread, wait_until
+from trio_support import RecordingServer, ServerThread, wait_until
 from websockets.asyncio.server import ServerConnection
 
 from omniws import (
@@ -23,6 +25,13 @@ from omniws import (
 )
 
 FAST = ReconnectConfig(initial_delay=0.05, max_delay=0.1, jitter=0.0)
+
+
+@pytest.fixture
+def servers() -> Iterator[ServerThread]:
+    """The test's servers (``servers.server()``, ``servers.proxy()``), stopped after it."""
+    with ServerThread() as thread:
+        yield thread
 
 
 async def restart_first(server: RecordingServer, ws: ServerConnection) -> None:
@@ -45,7 +54,7 @@ def test_reconnects_after_the_server_closes(servers: ServerThread) -> None:
     async def main() -> None:
         client = WebSocketClient(WebSocketConfig(server.url, reconnect=FAST))
         client.on_state_change(lambda state: states.append(type(state).__name__))
-        client.on_open(lambda: opened.append(len(server.connections)))
+        client.on_open(lambda: opened.append(len(opened) + 1))
         client.on_close(closes.append)
         async with client:
             await client.send("first")

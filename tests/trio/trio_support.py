@@ -27,6 +27,15 @@ if TESTS not in sys.path:  # pytest puts tests/ there once an integration test i
 
 from integration.faultproxy import FaultProxy, RecordingServer  # noqa: E402
 
+__all__ = [
+    "CloseRecorder",
+    "FaultProxy",
+    "RecordingServer",
+    "ServerThread",
+    "omniws_tasks",
+    "wait_until",
+]
+
 T = TypeVar("T")
 
 
@@ -75,6 +84,12 @@ class ServerThread:
         proxy = self.call(FaultProxy("127.0.0.1", upstream.port).start())
         self.proxies.append(proxy)
         return proxy
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         async def stop_all() -> None:
