@@ -8,12 +8,16 @@ times) work the same way on both.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._connection_base import OPEN, ConnectionBase
 from ._runtime import Signal
 from .errors import ProtocolError
 from .messages import CloseFrame, Message
 from .protocol.connection import WebSocketProtocol, check_control_payload
+
+if TYPE_CHECKING:
+    from .protocol.deflate import PerMessageDeflate
 
 __all__ = ["DrivenConnection", "MessageHandler"]
 
@@ -25,7 +29,23 @@ class DrivenConnection(ConnectionBase):
 
     _protocol: WebSocketProtocol
 
-    def _init_driven(self) -> None:
+    def _init_driven(
+        self, write: Callable[[bytes], object], deflate: PerMessageDeflate | None, budget: int
+    ) -> None:
+        """Drive a new protocol that writes with ``write`` and parses at most ``budget``
+        frames per call (the connection base is set up already)."""
+        config = self.config
+        self._protocol = WebSocketProtocol(
+            write,
+            max_message_size=config.max_message_size,
+            deflate=deflate,
+            on_message=self._enqueue,
+            on_pong=self._on_pong,
+            on_close=self._on_close_frame,
+            frame_budget=budget,
+        )
+        self._queue_limit = config.max_queue
+        self._resume_at = config.max_queue >> 2
         self._pings: dict[bytes, tuple[Signal, float]] = {}
         self._pong_times: dict[bytes, float] = {}
         self._ping_counter = 0

@@ -15,7 +15,6 @@ from .._driven import DrivenConnection
 from .._runtime import AsyncioRuntime
 from ..config import WebSocketConfig
 from ..messages import Data
-from ..protocol.connection import WebSocketProtocol
 
 if TYPE_CHECKING:
     from ..protocol.deflate import PerMessageDeflate
@@ -40,21 +39,10 @@ class Connection(DrivenConnection, asyncio.Protocol):
         deflate: PerMessageDeflate | None,
     ) -> None:
         self._init_base(config, AsyncioRuntime(loop), OPEN)
-        self._init_driven()
         self._loop = loop
         self._transport = transport
-        self._protocol = WebSocketProtocol(
-            transport.write,
-            max_message_size=config.max_message_size,
-            deflate=deflate,
-            on_message=self._enqueue,
-            on_pong=self._on_pong,
-            on_close=self._on_close_frame,
-            frame_budget=FRAME_BUDGET,
-        )
+        self._init_driven(transport.write, deflate, FRAME_BUDGET)
         transport.set_write_buffer_limits(high=config.write_limit)
-        self._queue_limit = config.max_queue
-        self._resume_at = config.max_queue >> 2
         # reading is paused while the queue is full (_queue_paused) or while the rest of a
         # read waits for the next loop step (_budget_paused)
         self._budget_paused = False

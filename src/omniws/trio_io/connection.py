@@ -17,7 +17,6 @@ from .._connection_base import CLOSED, OPEN
 from .._driven import DrivenConnection
 from ..config import WebSocketConfig
 from ..messages import CloseFrame, Data
-from ..protocol.connection import WebSocketProtocol
 from .runtime import TRIO, TrioTask
 from .writer import Writer, socket_of
 
@@ -44,20 +43,9 @@ class Connection(DrivenConnection):
         deflate: PerMessageDeflate | None,
     ) -> None:
         self._init_base(config, TRIO, OPEN)
-        self._init_driven()
         self._stream = stream
         self._writer = Writer(stream, config.write_limit, self._write_failed)
-        self._protocol = WebSocketProtocol(
-            self._writer.write,
-            max_message_size=config.max_message_size,
-            deflate=deflate,
-            on_message=self._enqueue,
-            on_pong=self._on_pong,
-            on_close=self._on_close_frame,
-            frame_budget=FRAME_BUDGET,
-        )
-        self._queue_limit = config.max_queue
-        self._resume_at = config.max_queue >> 2
+        self._init_driven(self._writer.write, deflate, FRAME_BUDGET)
         self._budget_paused = False
         self._resume = trio.Event()  # set when reading may go on after a full queue
         self._reader: TrioTask[None] | None = None
