@@ -12,6 +12,8 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
+from omniws._runtime import under_trio  # which library runs the caller
+
 T = TypeVar("T")
 Runner = Literal["asyncio", "trio"]
 RUNNERS: tuple[Runner, ...] = ("asyncio", "trio")
@@ -26,25 +28,13 @@ def run_main(runner: Runner, main: Callable[..., Coroutine[Any, Any, T]], **kwar
     return asyncio.run(main(**kwargs))
 
 
-def _in_trio() -> bool:
-    if asyncio._get_running_loop() is not None:
-        return False
-    import trio
-
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
-
-
 async def bounded(coro: Coroutine[Any, Any, str | None], timeout: float) -> tuple[bool, str | None]:
     """Run ``coro`` with a bound; on timeout cancel it (itself bounded) -> (finished, result).
 
     An exception ends the coroutine too: its description is the result. Runs under asyncio or
     trio, whichever runs the caller.
     """
-    if _in_trio():
+    if under_trio():
         return await _bounded_trio(coro, timeout)
     task = asyncio.ensure_future(coro)
     done, _ = await asyncio.wait({task}, timeout=timeout)
