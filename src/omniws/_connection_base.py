@@ -208,7 +208,8 @@ class ConnectionBase:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+        with self._runtime.cleanup():
+            await self.close()
 
     def __repr__(self) -> str:
         return f"<{self._name} {self.config.url} {_STATE_NAMES[self._state]}>"

@@ -13,8 +13,10 @@ runs in this thread, trio when called from a trio task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Generator
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
@@ -94,8 +96,8 @@ class Runtime(Protocol):
         """Run ``coroutine`` as a background task of the client, in a copy of the current
         context."""
 
-    def current_task(self) -> object:
-        """The running task (only compared with handles from :meth:`spawn`)."""
+    def is_current(self, task: TaskHandle[Any]) -> bool:
+        """True when called from ``task`` (a handle from :meth:`spawn`)."""
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` (``math.inf``: until cancelled)."""
@@ -104,8 +106,17 @@ class Runtime(Protocol):
         """Wait until every one of ``waitables`` is done, at most ``timeout`` seconds
         (None: no limit); True when they all are. Never cancels them."""
 
+    async def join(self, task: TaskHandle[Any], timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for the end of ``task`` (a stopping one), even
+        when the caller is being cancelled; True when it has ended."""
+
     async def timeout(self, awaitable: Awaitable[T], seconds: float) -> T:
         """Await ``awaitable``, cancelled after ``seconds``: then raise TimeoutError."""
+
+    def cleanup(self) -> AbstractContextManager[object]:
+        """Where a client or connection closes on the way out (``__aexit__``): trio shields
+        it from the cancellation that may be unwinding the caller (the close is bounded by
+        ``close_timeout``); asyncio delivers a cancellation once, so needs nothing."""
 
     async def shielded(self, signal: Signal) -> None:
         """Wait for ``signal``; cancelling the waiter leaves the signal as it is."""
@@ -125,8 +136,8 @@ class AsyncioRuntime:
     def spawn(self, coroutine: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
         return self.loop.create_task(coroutine, name=name)
 
-    def current_task(self) -> object:
-        return asyncio.current_task()
+    def is_current(self, task: TaskHandle[Any]) -> bool:
+        return task is asyncio.current_task()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -137,6 +148,12 @@ class AsyncioRuntime:
             return True
         _, pending = await asyncio.wait(futures, timeout=timeout)
         return not pending
+
+    async def join(self, task: TaskHandle[Any], timeout: float) -> bool:
+        return await self.wait_all((task,), timeout)
+
+    def cleanup(self) -> AbstractContextManager[object]:
+        return contextlib.nullcontext()
 
     async def timeout(self, awaitable: Awaitable[T], seconds: float) -> T:
         try:

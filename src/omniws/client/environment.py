@@ -19,11 +19,12 @@ What the events mean to a client:
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from typing import Literal, Protocol
 
+from .. import _runtime
+from .._runtime import Signal, TaskHandle
 from ..messages import CloseFrame
 from .contract import Connection
 
@@ -79,8 +80,8 @@ class PageWatch:
         """``pagehide`` came and no ``pageshow`` yet: no connection is made meanwhile."""
         self._on_event = on_event
         self._unsubscribe: Callable[[], None] | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self._nudge: asyncio.Future[None] | None = None
+        self._wake: Signal | None = None
+        self._nudge: Signal | None = None
 
     @property
     def watching(self) -> bool:
@@ -117,15 +118,15 @@ class PageWatch:
         self._on_event(event)
 
     def _fire(self, name: str) -> None:
-        future: asyncio.Future[None] | None = getattr(self, name)
+        future: Signal | None = getattr(self, name)
         setattr(self, name, None)
         if future is not None and not future.done():
             future.set_result(None)
 
-    def _future(self, name: str) -> asyncio.Future[None]:
-        future: asyncio.Future[None] | None = getattr(self, name)
+    def _future(self, name: str) -> Signal:
+        future: Signal | None = getattr(self, name)
         if future is None or future.done():
-            future = asyncio.get_running_loop().create_future()
+            future = _runtime.current().signal()
             setattr(self, name, future)
         return future
 
@@ -133,11 +134,11 @@ class PageWatch:
         """Wait ``delay`` seconds (``math.inf``: until woken) or until ``online`` or
         ``pageshow``; return True when woken early."""
         wake = self._future("_wake")
-        await asyncio.wait({wake}, timeout=None if math.isinf(delay) else delay)
+        await _runtime.current().wait_all((wake,), None if math.isinf(delay) else delay)
         return wake.done()
 
-    def nudged(self) -> asyncio.Future[None]:
-        """A future resolved at the next ``visible`` or ``resume`` (for the heartbeat)."""
+    def nudged(self) -> Signal:
+        """A signal set at the next ``visible`` or ``resume`` (for the heartbeat)."""
         return self._future("_nudge")
 
 
@@ -155,10 +156,9 @@ def end_connection(conn: Connection | None, event: PageEvent) -> CloseFrame | No
     if close_nowait is not None:
         close_nowait(frame.code, frame.reason)
     else:
-        task = asyncio.get_running_loop().create_task(conn.close(frame.code, frame.reason))
-        _CLOSING.add(task)
-        task.add_done_callback(_CLOSING.discard)
+        _CLOSING.difference_update([task for task in _CLOSING if task.done()])
+        _CLOSING.add(_runtime.current().spawn(conn.close(frame.code, frame.reason), "close"))
     return frame
 
 
-_CLOSING: set[asyncio.Task[None]] = set()  # closes started by end_connection, kept referenced
+_CLOSING: set[TaskHandle[None]] = set()  # closes started by end_connection, kept referenced

@@ -3,7 +3,6 @@ reports what they raise. Public names are re-exported by :mod:`omniws.client`.""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections import deque
@@ -11,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _runtime
+from .._runtime import Runtime, TaskHandle
 from ..errors import HandlerError, WebSocketError
 from ..messages import CloseFrame, Message
 from ..state import ConnectionState
@@ -57,7 +58,7 @@ class Dispatcher:
             if handler is not None:
                 self.add(name, handler)
         self._pending: deque[tuple[str, Callable[..., object], tuple[Any, ...]]] = deque()
-        self._task: asyncio.Task[None] | None = None
+        self._task: TaskHandle[None] | None = None
 
     def add(self, event: str, handler: Callable[..., object]) -> None:
         """Register one more handler for ``event``."""
@@ -114,15 +115,13 @@ class Dispatcher:
                 result = handler(*args)
                 if inspect.isawaitable(result):
                     await result
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 self.report(HandlerError(event, handler, exc))
 
     def _schedule(self, event: str, handler: Callable[..., object], args: tuple[Any, ...]) -> None:
         self._pending.append((event, handler, args))
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run_pending())
+            self._task = _runtime.current().spawn(self._run_pending(), "omniws handlers")
 
     async def _run_pending(self) -> None:
         try:
@@ -144,15 +143,17 @@ class Dispatcher:
     async def drain(self, timeout: float) -> None:
         """Wait up to ``timeout`` for queued async handlers, then cancel what is left."""
         task = self._task
-        if task is None or task is asyncio.current_task():
+        runtime = _runtime.current()
+        if task is None or runtime.is_current(task):
             return
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
+        if not await runtime.wait_all((task,), timeout):
             self._pending.clear()
-            await stop_task(task)
+            await stop_task(runtime, task)
 
 
-async def stop_task(task: asyncio.Task[Any], patience: float = 0.5, tries: int = 20) -> None:
+async def stop_task(
+    runtime: Runtime, task: TaskHandle[Any], patience: float = 0.5, tries: int = 20
+) -> None:
     """Cancel ``task`` and wait for its end. A cancellation can be swallowed (by
     ``asyncio.wait_for`` on Python < 3.12 when the awaited result is ready in the same step,
     or by a handler that catches it), so cancel again every ``patience`` seconds; bounded."""
@@ -160,7 +161,7 @@ async def stop_task(task: asyncio.Task[Any], patience: float = 0.5, tries: int =
         if task.done():
             return
         task.cancel()
-        await asyncio.wait({task}, timeout=patience)
+        await runtime.join(task, patience)
     logger.warning("task %r did not stop after %d cancellations", task, tries)
 
 

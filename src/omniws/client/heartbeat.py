@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
+from .. import _runtime
+from .._runtime import TIMEOUT_ERRORS, Signal
 from ..errors import WebApiError, WebSocketError, WebSocketTimeout
 from .contract import Connection
 
@@ -25,7 +26,7 @@ async def heartbeat(
     behind: Callable[[Connection], bool],
     on_rtt: Callable[[float], None],
     message: str | bytes | None = None,
-    nudged: Callable[[], asyncio.Future[None]] | None = None,
+    nudged: Callable[[], Signal] | None = None,
 ) -> WebSocketTimeout | None:
     """Ping ``conn`` after ``interval`` seconds without inbound data. When neither a pong nor
     any other data arrives within ``timeout``, abort it and return the error; return None when
@@ -37,28 +38,28 @@ async def heartbeat(
     Late timers (a hidden page, a busy main thread) never make a healthy connection look
     dead: a message probe is judged only after the events queued meanwhile were handled, and
     a deadline that fired late gives the peer one more full ``timeout``. ``nudged()`` (the
-    page became visible or resumed) is a future that makes it probe at once."""
-    loop = asyncio.get_running_loop()
+    page became visible or resumed) is a signal that makes it probe at once."""
+    runtime = _runtime.current()
     probe_now = False
     try:
         while conn.close_code is None:
-            remaining = interval - (loop.time() - conn.last_received)
+            remaining = interval - (runtime.time() - conn.last_received)
             # a float remainder below the slack would wake up at once
             if remaining > _CLOCK_SLACK and not probe_now:
                 probe_now = await _nap(remaining, nudged)
                 continue
             probe_now = False
             if behind(conn):
-                await asyncio.sleep(interval)
+                await runtime.sleep(interval)
                 continue
-            sent = loop.time()
+            sent = runtime.time()
             try:
                 if message is None:
-                    on_rtt(await asyncio.wait_for(conn.ping(), timeout))
+                    on_rtt(await runtime.timeout(conn.ping(), timeout))
                     continue
                 await conn.send(message)
                 if not await _answered(conn, sent, timeout):
-                    raise asyncio.TimeoutError
+                    raise TimeoutError
             except (WebApiError, NotImplementedError) as exc:  # no pings here (Pyodide)
                 if conn.close_code is not None:
                     break
@@ -71,7 +72,7 @@ async def heartbeat(
                         exc,
                     )
                 return None
-            except asyncio.TimeoutError:
+            except TIMEOUT_ERRORS:
                 if conn.last_received >= sent or behind(conn):
                     continue
                 hint = "no pong nor any other data arrived: the connection is dead"
@@ -84,13 +85,14 @@ async def heartbeat(
     return None
 
 
-async def _nap(seconds: float, nudged: Callable[[], asyncio.Future[None]] | None) -> bool:
+async def _nap(seconds: float, nudged: Callable[[], Signal] | None) -> bool:
     """Sleep ``seconds``; return True when nudged earlier."""
+    runtime = _runtime.current()
     if nudged is None:
-        await asyncio.sleep(seconds)
+        await runtime.sleep(seconds)
         return False
     nudge = nudged()
-    await asyncio.wait({nudge}, timeout=seconds)
+    await runtime.wait_all((nudge,), seconds)
     return nudge.done()
 
 
@@ -101,16 +103,16 @@ async def _answered(conn: Connection, sent: float, timeout: float) -> bool:
     late (a stalled page) gives one more full ``timeout``, once: message events are not
     throttled in hidden pages, so a second late deadline with nothing received is a dead
     connection."""
-    loop = asyncio.get_running_loop()
+    runtime = _runtime.current()
     deadline = sent + timeout
     for extra_window in (True, False):
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        await runtime.sleep(max(0.0, deadline - runtime.time()))
         if conn.last_received >= sent or conn.close_code is not None:
             return True
-        await asyncio.sleep(_SETTLE)  # messages that queued up behind a late timer go first
+        await runtime.sleep(_SETTLE)  # messages that queued up behind a late timer go first
         if conn.last_received >= sent or conn.close_code is not None:
             return True
-        if not extra_window or loop.time() - deadline <= _SETTLE + _LATE * timeout:
+        if not extra_window or runtime.time() - deadline <= _SETTLE + _LATE * timeout:
             return False
-        deadline = loop.time() + timeout
+        deadline = runtime.time() + timeout
     return False  # pragma: no cover - the loop returns

@@ -16,11 +16,11 @@ arrival; while one reads from a connection's own queue, the others wait their tu
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
 
+from .._runtime import Signal
 from ..errors import HandlerError, WebSocketError
 from ..messages import Message
 from .contract import Connection
@@ -110,7 +110,7 @@ class Inbox:
     async def next(
         self,
         raise_if_stopped: Callable[[], None],
-        changed: Callable[[], asyncio.Future[None]],
+        changed: Callable[[], Signal],
     ) -> Message:
         """The next message; ``raise_if_stopped`` ends the wait once nothing is left."""
         while True:

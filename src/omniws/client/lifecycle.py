@@ -7,10 +7,11 @@ a change the table does not list is a bug in omniws and raises ``RuntimeError``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
+from .. import _runtime
+from .._runtime import Signal
 from ..errors import ConnectionClosed
 from ..messages import CloseFrame
 from ..state import (
@@ -57,7 +58,7 @@ class Lifecycle:
         """``connect()`` was called at least once."""
         self._name = name
         self._on_change = on_change
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[Signal] = []
 
     def move(self, state: ConnectionState) -> None:
         """Change to ``state``, if the table allows it, and tell everyone."""
@@ -84,10 +85,10 @@ class Lifecycle:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    def changed(self) -> asyncio.Future[None]:
-        """A future of the caller's own, resolved at the next :meth:`notify`. (Not shared:
+    def changed(self) -> Signal:
+        """A signal of the caller's own, set at the next :meth:`notify`. (Not shared:
         cancelling one waiter, e.g. by a timeout around ``recv()``, leaves the others be.)"""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = _runtime.current().signal()
         self._waiters.append(waiter)
         return waiter
 

@@ -5,11 +5,11 @@ readers. The supervisor reports each connection's progress here.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 from collections.abc import Callable
 from typing import TypeVar
 
+from .. import _runtime
 from ..errors import WebSocketTimeout
 from ..state import Closing
 from .contract import Connection
@@ -86,8 +86,8 @@ class Link:
     async def _wait_until(
         self, ready: Callable[[], T | None], timeout: float | None, operation: str
     ) -> T:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (timeout or 0.0)
+        runtime = _runtime.current()
+        deadline = runtime.time() + (timeout or 0.0)
         while True:
             result = ready()
             if result is not None:
@@ -95,8 +95,8 @@ class Link:
             self.lifecycle.raise_if_stopped()
             remaining = None
             if timeout is not None:
-                remaining = deadline - loop.time()
+                remaining = deadline - runtime.time()
                 if remaining <= 0:
                     hint = "the client is still (re)connecting"
                     raise WebSocketTimeout(operation, timeout, hint=hint)
-            await asyncio.wait({self.lifecycle.changed()}, timeout=remaining)
+            await runtime.wait_all((self.lifecycle.changed(),), remaining)

@@ -8,13 +8,13 @@ Platform-neutral: connections come from the opener it is given and are used only
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
 from typing import NamedTuple
 
-from .. import _platform
+from .. import _platform, _runtime
+from .._runtime import TIMEOUT_ERRORS, Runtime, TaskHandle
 from ..closecodes import ends_normally
 from ..config import ReconnectConfig, WebSocketConfig
 from ..errors import ConfigError, ConnectionClosed, HandlerError, WebSocketError, WebSocketTimeout
@@ -75,10 +75,10 @@ class Supervisor:
         self._opener = opener
         self._retry_hook = retry_hook
         self._backoff = Backoff(config.reconnect or ReconnectConfig(), rng)
-        self._task: asyncio.Task[None] | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._task: TaskHandle[None] | None = None
+        self._dispatcher: TaskHandle[None] | None = None
         self._closing = False  # close() was called: nothing is retried
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runtime: Runtime | None = None  # the library start() was called under
         self._opened_at: float | None = None
         self._run_connections = 0
         self._page = PageWatch(self._page_event)
@@ -91,15 +91,15 @@ class Supervisor:
 
     def uptime(self) -> float:
         """How long the current connection has been open (0 while not connected)."""
-        if self._opened_at is None or self._loop is None:
+        if self._opened_at is None or self._runtime is None:
             return 0.0
-        return self._loop.time() - self._opened_at
+        return self._runtime.time() - self._opened_at
 
     def start(self, environment: Environment | None = None) -> None:
         """Start connecting (the state becomes ``Connecting(0)``), following the page's
         events (``environment``, by default the platform's) unless ``browser_lifecycle`` is
         off."""
-        self._loop = loop = asyncio.get_running_loop()
+        self._runtime = runtime = _runtime.current()
         if self.config.browser_lifecycle:
             self._page.start(environment or _platform.page_environment())
         self._closing = False
@@ -108,9 +108,9 @@ class Supervisor:
         self._backoff.reset()
         old = self._dispatcher
         if self._events.has_async("on_message") and (old is None or old.done()):
-            self._dispatcher = loop.create_task(self._dispatch_messages())
+            self._dispatcher = runtime.spawn(self._dispatch_messages(), "omniws on_message")
         self._lifecycle.move(Connecting(0))
-        self._task = loop.create_task(self._supervise(), name=f"omniws {self.config.url}")
+        self._task = runtime.spawn(self._supervise(), f"omniws {self.config.url}")
 
     async def _dispatch_messages(self) -> None:
         """The one task that runs async on_message handlers, in order."""
@@ -126,7 +126,7 @@ class Supervisor:
         try:
             while True:
                 cause = await self._attempt()
-                if self._closing or not await self._retry_after(cause):
+                if cause is None or self._closing or not await self._retry_after(cause):
                     return
         finally:
             if not self._closing:
@@ -140,17 +140,16 @@ class Supervisor:
         elif event in ("offline", "pagehide") and not self._closing:
             self._ended_by = end_connection(self._link.current, event) or self._ended_by
 
-    async def _attempt(self) -> RetryCause:
+    async def _attempt(self) -> RetryCause | None:
+        """One connection: opened, run until it ends; None when close() stopped it."""
         timeout = self._timeout
         try:
             if timeout is None:
                 conn = await self._opener(self.config)
             else:
-                conn = await asyncio.wait_for(self._opener(self.config), timeout)
-        except asyncio.CancelledError:
-            raise
+                conn = await _runtime.current().timeout(self._opener(self.config), timeout)
         except Exception as exc:
-            if isinstance(exc, asyncio.TimeoutError) and not isinstance(exc, WebSocketError):
+            if isinstance(exc, TIMEOUT_ERRORS) and not isinstance(exc, WebSocketError):
                 hint = "the server did not complete the opening handshake in time"
                 error: WebSocketError = WebSocketTimeout("connect", timeout or 0.0, hint=hint)
             else:
@@ -160,20 +159,20 @@ class Supervisor:
             return error
         if self._closing:  # close() won a race that wait_for() hid: the result was kept
             conn.abort()
-            raise asyncio.CancelledError
+            return None
         if self._page.away:  # the page left while connecting
             return end_connection(conn, "pagehide") or PAGEHIDE_CLOSE
         return await self._run_connection(conn)
 
     async def _run_connection(self, conn: Connection) -> RetryCause:
-        loop = asyncio.get_running_loop()
+        runtime = _runtime.current()
         counters, link = self._counters, self._link
         link.attach(conn)
         counters.connections += 1
         self._run_connections += 1
         if self._run_connections > 1:
             counters.reconnects += 1
-        self._opened_at = opened = loop.time()
+        self._opened_at = opened = runtime.time()
         self._ended_by = None
         self._inbox.attach(conn)
         watch = None
@@ -188,7 +187,7 @@ class Supervisor:
                 self.config.heartbeat_message,
                 self._page.nudged if self._page.watching else None,
             )
-            watch = loop.create_task(beat)
+            watch = runtime.spawn(beat, "omniws heartbeat")
         try:
             self._lifecycle.move(Connected())
             token = link.opening(conn)
@@ -201,13 +200,13 @@ class Supervisor:
             if conn.close_code is None:  # cancelled by close(): leave nothing open
                 conn.abort()
             self._opened_at = None
-            uptime = loop.time() - opened
+            uptime = runtime.time() - opened
             counters.connected_time += uptime
             self._inbox.detach(conn)
             link.detach()
             dead = None
             if watch is not None:
-                await stop_task(watch)
+                await stop_task(runtime, watch)
                 dead = None if watch.cancelled() or not watch.done() else watch.result()
         self._backoff.connection_ended(uptime)
         ended_by, self._ended_by = self._ended_by, None
@@ -254,7 +253,7 @@ class Supervisor:
         else:
             delay = self._backoff.next_delay(retry_after_of(cause))
             attempt = self._backoff.attempt
-        now = asyncio.get_running_loop().time()
+        now = _runtime.current().time()
         lifecycle.move(Reconnecting(attempt, now + delay, delay, cause))
         woken = await page.sleep(delay)
         while page.away:
@@ -269,25 +268,25 @@ class Supervisor:
         self._closing = True
         self._page.stop()
         lifecycle, close_timeout = self._lifecycle, self.config.close_timeout
-        current = asyncio.current_task()
+        runtime = _runtime.current()
         task, dispatcher = self._task, self._dispatcher
         if not lifecycle.stopped:
             lifecycle.move(Closing())
         conn = self._link.current
         if conn is not None and conn.close_code is None:
             try:
-                await asyncio.wait_for(conn.close(code, reason), close_timeout)
+                await runtime.timeout(conn.close(code, reason), close_timeout)
             except Exception as exc:
                 logger.debug("%s: close failed (%r), aborting", self.config.url, exc)
                 conn.abort()
         # let the loop see the end of the connection, and the dispatcher hand what arrived
         # before it to the handlers: briefly, within one more close_timeout
-        grace = [t for t in (task, dispatcher) if t is not None and t is not current]
+        grace = [t for t in (task, dispatcher) if t is not None and not runtime.is_current(t)]
         if grace and conn is not None:
-            await asyncio.wait(grace, timeout=close_timeout)
+            await runtime.wait_all(grace, close_timeout)
         for pending in grace:
-            await stop_task(pending)
-        if dispatcher is not None and dispatcher is not current:
+            await stop_task(runtime, pending)
+        if dispatcher is not None and not runtime.is_current(dispatcher):
             self._dispatcher = None
         if not isinstance(lifecycle.state, Failed | Disconnected):
             if lifecycle.end_frame is None:

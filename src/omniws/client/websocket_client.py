@@ -13,12 +13,12 @@ connection, up to ``config.send_timeout``.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
+from .. import _runtime
 from .._platform import BROWSER
 from .._platform import open_connection as platform_open_connection
 from .._validate import Duration, seconds
@@ -93,7 +93,7 @@ class WebSocketClient:
         self._supervisor = Supervisor(
             config, parts, opener, should_retry, rng, opener_times_out=open_connection is None
         )
-        self._close_waiter: asyncio.Future[None] | None = None
+        self._close_waiter: _runtime.Signal | None = None
 
     def _state_changed(self, state: ConnectionState) -> None:
         self._events.emit("on_state_change", state)
@@ -162,7 +162,7 @@ class WebSocketClient:
         or ConnectionClosed if ``close()`` is called meanwhile.
         """
         if self._close_waiter is not None:
-            await asyncio.wait({self._close_waiter})
+            await _runtime.current().shielded(self._close_waiter)
         if not self._supervisor.running:
             self._supervisor.start()
         await self._link.wait_opened(None, "connect")
@@ -215,11 +215,13 @@ class WebSocketClient:
         checked as ``Connection.close`` checks them (ValueError, TypeError)."""
         check_close(code, reason, browser=BROWSER)
         if self._close_waiter is not None:
-            await asyncio.wait({self._close_waiter})
+            await _runtime.current().shielded(self._close_waiter)
             return
-        self._close_waiter = asyncio.get_running_loop().create_future()
+        runtime = _runtime.current()
+        self._close_waiter = runtime.signal()
         try:
-            await self._supervisor.close(code, reason)
+            with runtime.cleanup():
+                await self._supervisor.close(code, reason)
         finally:
             self._close_waiter.set_result(None)
             self._close_waiter = None

@@ -14,6 +14,7 @@ import contextvars
 import logging
 import math
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Generator
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 import trio
@@ -62,7 +63,9 @@ class TrioTask(Generic[T]):
         try:
             with self.scope:
                 self._result = await coroutine
-        except Exception as exc:
+        except trio.Cancelled:
+            raise  # another scope's (trio.run is ending): not ours to keep
+        except BaseException as exc:  # nothing may escape a system task
             self._error = exc
         finally:
             self._cancelled = self.scope.cancelled_caught
@@ -131,8 +134,8 @@ class TrioRuntime:
         )
         return task
 
-    def current_task(self) -> object:
-        return trio.lowlevel.current_task()
+    def is_current(self, task: TaskHandle[Any]) -> bool:
+        return isinstance(task, TrioTask) and task.task is trio.lowlevel.current_task()
 
     async def sleep(self, seconds: float) -> None:
         await trio.sleep(seconds)
@@ -143,6 +146,14 @@ class TrioRuntime:
                 await (waitable.ended.wait() if isinstance(waitable, TrioTask) else waitable)
             return True
         return all(w.done() for w in waitables)
+
+    async def join(self, task: TaskHandle[Any], timeout: float) -> bool:
+        with trio.CancelScope(shield=True), trio.move_on_after(timeout):
+            await self.wait_all((task,), None)
+        return task.done()
+
+    def cleanup(self) -> AbstractContextManager[object]:
+        return trio.CancelScope(shield=True)
 
     async def timeout(self, awaitable: Awaitable[T], seconds: float) -> T:
         try:
