@@ -14,26 +14,17 @@ import dataclasses
 import ssl
 import sys
 
+from .._opening import MAX_ERROR_BODY, Peer, Progress, accept, authority, expected_body, upgrade
 from ..config import WebSocketConfig
 from ..errors import ConnectionFailed, HandshakeRejected, WebSocketError
-from ..protocol import deflate as _deflate
-from ..protocol.handshake import (
-    Response,
-    ResponseReader,
-    build_request,
-    new_key,
-    validate_response,
-)
+from ..protocol.handshake import Response, ResponseReader
 from ..protocol.redirects import Redirects
 from .connection import Connection
 from .proxy import open_tunnel
 from .proxy_env import select_proxy
-from .tcp import Peer, Progress, open_tcp, start_tls
-from .tunnel import authority
+from .tcp import open_tcp, start_tls
 
 __all__ = ["open_connection"]
-
-_MAX_ERROR_BODY = 2048
 
 
 async def open_connection(config: WebSocketConfig) -> Connection:
@@ -95,7 +86,6 @@ class _Opening(asyncio.Protocol):
 
     async def run(self) -> Connection:
         config = self.config
-        endpoint = config.endpoint
         try:
             transport = await self._connect()
         except BaseException:  # the error raised here supersedes any from the callbacks
@@ -104,32 +94,13 @@ class _Opening(asyncio.Protocol):
             elif not self._done.cancelled():
                 self._done.exception()  # retrieved: no "never retrieved" warning
             raise
-        compression = config.deflate  # protocol/ takes plain values, not omniws.config
-        params = _deflate.DeflateParams(**dataclasses.asdict(compression)) if compression else None
-        key = new_key()
-        request = build_request(
-            endpoint.resource,
-            endpoint.host_header,
-            key,
-            headers=config.headers,
-            protocols=config.protocols,
-            extensions=_deflate.offer(params) if params else None,
-            origin=config.origin,
-            user_agent=config.user_agent,
-        )
-        self._progress.enter(
-            f"the WebSocket handshake with {config.url}{self._via}",
-            "is the server up and is this a WebSocket endpoint?",
-        )
-        transport.write(request)
+        sent = upgrade(config, self._progress, self._via)
+        transport.write(sent.request)
         await self._done
         response = self.response
         if response is None:  # _done completes only with a response or an exception
             raise ConnectionFailed(f"no handshake response from {config.url}")
-        subprotocol, extensions = validate_response(
-            response, key, config.protocols, params is not None
-        )
-        deflate = _deflate.accept(extensions, params) if extensions and params else None
+        subprotocol, deflate = accept(config, sent, response)
         connection = Connection(
             config, self._loop, transport, subprotocol, response.headers, deflate
         )
@@ -185,8 +156,8 @@ class _Opening(asyncio.Protocol):
             return
         response = self.response
         if response is not None:  # collecting the body of a rejection
-            response.body = (response.body + data)[:_MAX_ERROR_BODY]
-            if len(response.body) >= _expected_body(response):
+            response.body = (response.body + data)[:MAX_ERROR_BODY]
+            if len(response.body) >= expected_body(response):
                 self._finish()
             return
         try:
@@ -201,8 +172,8 @@ class _Opening(asyncio.Protocol):
         if response.status == 101:
             self._rest = rest
         else:
-            response.body = rest[:_MAX_ERROR_BODY]
-            if len(response.body) < _expected_body(response):
+            response.body = rest[:MAX_ERROR_BODY]
+            if len(response.body) < expected_body(response):
                 return  # wait for more of the body, or the end of the connection
         self._finish()
 
@@ -222,11 +193,3 @@ class _Opening(asyncio.Protocol):
         self._done.set_exception(
             ConnectionFailed(f"server closed the connection during the opening handshake{detail}")
         )
-
-
-def _expected_body(response: Response) -> int:
-    """How much of a rejection's body to wait for: its Content-Length, at most 2 KiB."""
-    length = response.headers.get("content-length", "0").strip()
-    if length.isascii() and length.isdigit() and len(length) <= 18:
-        return min(int(length), _MAX_ERROR_BODY)
-    return 0

@@ -1,18 +1,15 @@
-"""The byte stream to a proxy while it sets up a tunnel, shared by HTTP CONNECT and SOCKS5."""
+"""The byte stream to a proxy while it sets up a tunnel (HTTP CONNECT or SOCKS5)."""
 
 from __future__ import annotations
 
 import asyncio
 
+from .._opening import authority
+from .._tunnel_steps import closed_error
 from .._urls import ProxyURL
 from ..errors import ConnectionFailed
 
 __all__ = ["TunnelProtocol", "authority"]
-
-
-def authority(host: str, port: int) -> str:
-    """``host:port``, with an IPv6 host in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class TunnelProtocol(asyncio.Protocol):
@@ -50,20 +47,21 @@ class TunnelProtocol(asyncio.Protocol):
     async def wait_data(self, what: str, hint: str = "") -> None:
         """Wait for more bytes; ConnectionFailed (with ``hint``) when the proxy hangs up."""
         if self.closed:
-            detail = f" ({self.lost})" if self.lost else ""
-            raise ConnectionFailed(f"proxy {self.proxy} closed the connection {what}{detail}{hint}")
+            raise closed_error(self.proxy, what, hint, self.lost)
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             await self._waiter
         finally:
             self._waiter = None
 
-    async def read_exactly(self, size: int, what: str, hint: str = "") -> bytes:
-        """The next ``size`` bytes of the proxy's answer."""
+    async def read(self, size: int, what: str, hint: str = "") -> bytes:
+        """The next ``size`` bytes of the proxy's answer (0: what has arrived, at least
+        one byte)."""
         for _ in range(size + 1):  # every wait adds at least one byte or raises
-            if len(self.buffer) >= size:
+            if self.buffer and len(self.buffer) >= size:
                 break
             await self.wait_data(what, hint)
+        size = size or len(self.buffer)
         data = bytes(self.buffer[:size])
         del self.buffer[:size]
         return data
