@@ -101,7 +101,7 @@ def table(results: dict[tuple[str, str, str], list[float]]) -> str:
     return "\n".join(lines)
 
 
-def _start_server(cpu: int | None) -> subprocess.Popen[str]:
+def start_server(cpu: int | None) -> subprocess.Popen[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {cpu})
     print(f"anyio overhead, {args.repeat} repetition(s); load average {sysinfo.loadavg()}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()))
-    server = _start_server(cpu)
+    server = start_server(cpu)
     probe = sysinfo.LoadProbe(server.pid)
     probe.start()
     t0 = time.perf_counter()

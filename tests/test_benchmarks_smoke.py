@@ -88,3 +88,12 @@ def test_anyio_overhead_prints_every_operation() -> None:
         row = next((x for x in result.stdout.splitlines() if x.startswith(name + " ")), "")
         assert re.search(r"\d+\.\d\d \[", row), f"no figures for {name!r}:\n{result.stdout}"
     assert "anyio on asyncio" in result.stdout.split("import time")[1], result.stdout
+
+
+def test_trio_floor_prints_every_case() -> None:
+    result = _run("benchmarks.trio_floor", "--repeat", "1", "--count", "300")
+    assert result.returncode == 0, result.stdout + result.stderr
+    from benchmarks.trio_floor import CASES
+
+    for name in CASES:
+        assert re.search(rf"{re.escape(name)}\s+\d+\.\d \[", result.stdout), result.stdout
