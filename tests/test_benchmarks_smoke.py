@@ -97,3 +97,16 @@ def test_trio_floor_prints_every_case() -> None:
 
     for name in CASES:
         assert re.search(rf"{re.escape(name)}\s+\d+\.\d \[", result.stdout), result.stdout
+
+
+def test_omniws_on_trio_is_compared_with_the_trio_clients() -> None:
+    from benchmarks.plan import CPU_RT
+    from benchmarks.report import ratios
+
+    medians = {"omniws": 1.0, "omniws.trio": 2.0, "trio-websocket": 4.0, "websockets": 3.0}
+    summary = {k: {"runs": 1, "cpu_us": {"median": v}} for k, v in medians.items()}
+    assert ratios(CPU_RT, list(summary), summary) == {
+        "omniws / websockets": 1 / 3,
+        "omniws.trio / trio-websocket": 0.5,
+        "omniws.trio / omniws": 2.0,
+    }
