@@ -172,10 +172,9 @@ _last: AsyncioRuntime | None = None
 
 def under_trio() -> bool:
     """True when called from a trio task (and not from an asyncio loop)."""
-    if asyncio._get_running_loop() is not None or "trio" not in sys.modules:
+    trio = sys.modules.get("trio")  # never imported here: a trio task means it was
+    if trio is None or asyncio._get_running_loop() is not None:
         return False
-    import trio
-
     try:
         trio.lowlevel.current_task()
     except RuntimeError:

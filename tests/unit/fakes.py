@@ -3,7 +3,8 @@ server that opens them, and an event loop whose clock jumps over idle time, so t
 and heartbeats of minutes take no real time.
 
 Run a test body with ``run(main())``: the loop's time starts at 0 and moves only when every
-task is waiting, straight to the next timer.
+task is waiting, straight to the next timer. The fakes use only omniws's runtime seam, so
+they work under trio too (``trio.run`` with ``MockClock(autojump_threshold=0)``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
+from omniws import _runtime
+from omniws._runtime import Signal
 from omniws.config import WebSocketConfig
 from omniws.errors import ConnectionClosed, WebSocketError
 from omniws.messages import CloseFrame, Data, Message
@@ -105,8 +108,8 @@ class FakeConnection:
     def __init__(self, server: FakeServer, config: WebSocketConfig) -> None:
         self.server = server
         self.config = config
-        self.loop = asyncio.get_running_loop()
-        self.last_received = self.loop.time()
+        self.runtime = _runtime.current()
+        self.last_received = self.runtime.time()
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.close_error: WebSocketError | None = None
@@ -122,9 +125,14 @@ class FakeConnection:
         self._handler: Callable[[Message], object] | None = None
         self._queue: deque[Message] = deque()
         self._wire: deque[Message | bytes] = deque()  # unread inbound data while paused
-        self._waiter: asyncio.Future[None] | None = None
-        self._pong_waiters: list[asyncio.Future[None]] = []
-        self._closed: asyncio.Future[CloseFrame] = self.loop.create_future()
+        self._waiter: Signal | None = None
+        self._pong_waiters: list[Signal] = []
+        self._closed = self.runtime.signal()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The running asyncio loop, for the tests that run only on asyncio."""
+        return asyncio.get_running_loop()
 
     # hooks ---------------------------------------------------------------------------------
     def set_message_handler(self, handler: Callable[[Message], object] | None) -> None:
@@ -134,7 +142,7 @@ class FakeConnection:
         if self.close_code is not None:
             raise ConnectionClosed(self.close_code, self.close_reason or "")
         self.sent.append(data)
-        await asyncio.sleep(0)
+        await self.runtime.sleep(0)
         self.server.received(self, data)
 
     async def recv(self) -> Message:
@@ -143,7 +151,7 @@ class FakeConnection:
                 raise ConnectionClosed(self.close_code, self.close_reason or "")
             if self._waiter is not None and not self._waiter.done():
                 raise RuntimeError("recv() is already waiting in another task")  # as the real one
-            self._waiter = self.loop.create_future()
+            self._waiter = self.runtime.signal()
             await self._waiter
         message = self._queue.popleft()
         self._pump()
@@ -153,24 +161,27 @@ class FakeConnection:
         if self.close_code is not None:
             raise ConnectionClosed(self.close_code)
         self.pings += 1
-        start = self.loop.time()
-        waiter = self.loop.create_future()
+        start = self.runtime.time()
+        waiter = self.runtime.signal()
         self._pong_waiters.append(waiter)
         if self.answer_pings:
-            self.loop.call_later(self.pong_delay, self._arrive, b"pong")
+            self.runtime.call_later(self.pong_delay, lambda: self._arrive(b"pong"))
         await waiter
-        return self.loop.time() - start
+        if self.close_code is not None:
+            raise ConnectionClosed(self.close_code)
+        return self.runtime.time() - start
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.closed_by_client = CloseFrame(code, reason)
         if self.close_code is None and not self.answer_close:
-            await asyncio.shield(self._closed)  # the peer answers when the test says so
+            await self.runtime.shielded(self._closed)  # the peer answers when the test says so
         if self.close_code is None:
-            await asyncio.sleep(0.01)  # the peer answers the close frame
+            await self.runtime.sleep(0.01)  # the peer answers the close frame
             self._finish(CloseFrame(code, reason))
 
     async def wait_closed(self) -> CloseFrame:
-        return await asyncio.shield(self._closed)
+        await self.runtime.shielded(self._closed)
+        return CloseFrame(self.close_code or 1006, self.close_reason or "")
 
     def abort(self) -> None:
         self.aborted = True
@@ -208,7 +219,7 @@ class FakeConnection:
     def _pump(self) -> None:
         while self._wire and not self.paused and self.close_code is None:
             data = self._wire.popleft()
-            self.last_received = self.loop.time()
+            self.last_received = self.runtime.time()
             if data == b"pong":
                 waiters, self._pong_waiters = self._pong_waiters, []
                 for waiter in waiters:
@@ -230,11 +241,10 @@ class FakeConnection:
         self.close_code, self.close_reason = frame.code, frame.reason
         for waiter in self._pong_waiters:
             if not waiter.done():
-                waiter.set_exception(ConnectionClosed(frame.code))
-                waiter.exception()  # mark retrieved
+                waiter.set_result(None)  # ping() raises: the connection is closed
         self._pong_waiters = []
         self._wake()
-        self._closed.set_result(frame)
+        self._closed.set_result(None)
 
 
 # --- the fake server / opener ----------------------------------------------------------------
@@ -265,14 +275,14 @@ class FakeServer:
         self.response_headers: dict[str, str] = {}
 
     async def open_connection(self, config: WebSocketConfig) -> FakeConnection:
-        loop = asyncio.get_running_loop()
-        self.attempts.append(loop.time())
+        runtime = _runtime.current()
+        self.attempts.append(runtime.time())
         outcome = self.script.popleft() if self.script else None
-        await asyncio.sleep(0.001)
+        await runtime.sleep(0.001)
         if isinstance(outcome, BaseException):
             raise outcome
         if isinstance(outcome, float | int):
-            await asyncio.sleep(outcome)
+            await runtime.sleep(outcome)
         conn = self.connection_class(self, config)
         self.connections.append(conn)
         return conn
@@ -289,5 +299,5 @@ class FakeServer:
     async def next_connection(self, count: int) -> FakeConnection:
         """Wait until ``count`` connections have been opened; return the last."""
         while len(self.connections) < count:
-            await asyncio.sleep(0.001)
+            await _runtime.current().sleep(0.001)
         return self.connections[count - 1]
