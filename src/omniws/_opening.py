@@ -12,6 +12,8 @@ import socket
 import ssl
 from typing import NamedTuple
 
+from ._proxy_env import select_proxy
+from ._urls import ProxyURL
 from .config import WebSocketConfig
 from .errors import ConnectionFailed, WebSocketTimeout
 from .protocol import deflate as _deflate
@@ -27,6 +29,7 @@ __all__ = [
     "authority",
     "connect_error",
     "expected_body",
+    "target",
     "tls_error",
     "tls_stage",
     "upgrade",
@@ -77,6 +80,16 @@ class Progress:
         """The TCP connection to ``peer`` starts."""
         what = "the proxy" if peer.is_proxy else "the host"
         self.enter(f"the TCP connection to {peer.name}", f"is {what} up and reachable?")
+
+
+def target(config: WebSocketConfig) -> tuple[Peer, ssl.SSLContext | None, ProxyURL | None]:
+    """Where an opening goes: the server, its TLS context (wss://) and the proxy, if any."""
+    endpoint = config.endpoint
+    context: ssl.SSLContext | None = None
+    if endpoint.secure:
+        context = config.ssl or ssl.create_default_context()
+    peer = Peer(endpoint.host, endpoint.port, authority(endpoint.host, endpoint.port), "ssl")
+    return peer, context, select_proxy(config, endpoint)
 
 
 def connect_error(peer: Peer, exc: OSError | UnicodeError) -> ConnectionFailed:

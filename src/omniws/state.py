@@ -37,6 +37,7 @@ def _cause(cause: WebSocketError | CloseFrame | None) -> str:
         return f", after close {cause.code}"
     return f", after {type(cause).__name__}"
 
+
 __all__ = [
     "Closing",
     "Connected",

@@ -19,11 +19,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the integration package
 
-from integration.conftest import client_ssl, py_server, tls_ca, wss_server  # noqa: E402
-from integration.proxy_support import clean_proxy_env, proxy_cert  # noqa: E402
+from integration.conftest import client_ssl, py_server, tls_ca, wss_server
+from integration.proxy_support import clean_proxy_env, proxy_cert
 
-from omniws.config import WebSocketConfig  # noqa: E402
-from omniws.trio_io import Connection, open_connection  # noqa: E402
+from omniws.config import WebSocketConfig
+from omniws.trio_io import Connection, open_connection
 
 __all__ = [
     "LoopThread",

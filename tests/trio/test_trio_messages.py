@@ -11,6 +11,7 @@ from conftest import open_ws
 from trio_servers import frame, read_frame, start_server
 
 from omniws import ConnectionClosed, MessageTooLarge
+from omniws.trio_io import Connection
 
 
 def pattern(size: int) -> bytes:
@@ -66,7 +67,7 @@ def test_ping_round_trip_and_server_pings(py_server: str) -> None:
             assert await ws.recv() == "pong"  # the server's ping was answered
             rtt = await ws.ping()
             assert 0 < rtt < 10
-            results: list[float] = []
+            results: dict[bytes, float] = {}
             async with trio.open_nursery() as nursery:
                 for payload in (b"a", b"b", b"c"):
                     nursery.start_soon(_ping, ws, payload, results)
@@ -77,8 +78,8 @@ def test_ping_round_trip_and_server_pings(py_server: str) -> None:
     trio.run(main)
 
 
-async def _ping(ws: object, payload: bytes, results: list[float]) -> None:
-    results.append(await ws.ping(payload))  # type: ignore[attr-defined]
+async def _ping(ws: Connection, payload: bytes, results: dict[bytes, float]) -> None:
+    results[payload] = await ws.ping(payload)
 
 
 def test_earlier_pings_are_answered_by_a_later_pong() -> None:
@@ -93,13 +94,14 @@ def test_earlier_pings_are_answered_by_a_later_pong() -> None:
         async with trio.open_nursery() as nursery:
             url = await start_server(nursery, swallow_first_ping)
             ws = await open_ws(url)
-            rtts: list[float] = []
+            rtts: dict[bytes, float] = {}
             async with trio.open_nursery() as pings:
                 pings.start_soon(_ping, ws, b"first", rtts)
                 await trio.sleep(0.05)
-                assert rtts == []  # no pong for it yet
+                assert rtts == {}  # no pong for it yet
                 pings.start_soon(_ping, ws, b"second", rtts)
-            assert len(rtts) == 2 and rtts[0] >= rtts[1]
+            assert rtts.keys() == {b"first", b"second"}
+            assert rtts[b"first"] > rtts[b"second"]  # sent earlier, answered by the same pong
             ws.abort()
             nursery.cancel_scope.cancel()
 

@@ -68,9 +68,7 @@ async def read_frame(stream: trio.SocketStream, buffer: bytearray) -> tuple[int,
     return opcode, payload
 
 
-async def start_server(
-    nursery: trio.Nursery, behaviour: Behaviour, upgrade: bool = True
-) -> str:
+async def start_server(nursery: trio.Nursery, behaviour: Behaviour, upgrade: bool = True) -> str:
     """Serve ``behaviour`` (after the 101 when ``upgrade``) on loopback; return the URL."""
 
     async def handler(stream: trio.SocketStream) -> None:
@@ -87,3 +85,13 @@ async def start_server(
     listeners = await nursery.start(serve)
     port = listeners[0].socket.getsockname()[1]
     return f"ws://127.0.0.1:{port}/"
+
+
+async def echo_frames(stream: trio.SocketStream) -> None:
+    """Echo every data frame; answer a close frame and stop."""
+    buffer = bytearray()
+    while True:
+        opcode, payload = await read_frame(stream, buffer)
+        await stream.send_all(frame(payload, opcode))
+        if opcode == 0x8:
+            return

@@ -49,6 +49,7 @@ RetryCause = WebSocketError | CloseFrame
 RetryHook = Callable[[RetryCause], "bool | None"]
 """``should_retry(cause) -> True | False | None``; None leaves the decision to the default."""
 
+
 def backoff_delay(config: ReconnectConfig, attempt: int, rng: random.Random | None = None) -> float:
     """The jittered delay in seconds before retry number ``attempt`` (1 for the first)."""
     if attempt < 1:

@@ -8,15 +8,13 @@ into a bounded queue that ``recv()`` reads without a task switch when it is not 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .._connection_base import CLOSED, OPEN, ConnectionBase
+from .._connection_base import CLOSED, OPEN
+from .._driven import DrivenConnection
 from .._runtime import AsyncioRuntime
 from ..config import WebSocketConfig
-from ..errors import ProtocolError
-from ..messages import CloseFrame, Data, Message
-from ..protocol.connection import WebSocketProtocol, check_control_payload
+from ..messages import Data
 
 if TYPE_CHECKING:
     from ..protocol.deflate import PerMessageDeflate
@@ -26,10 +24,9 @@ __all__ = ["Connection"]
 FRAME_BUDGET = 512
 """Frames parsed per step of the event loop: a flood of tiny frames (a 256 KiB read holds
 131,072 pings) is handled over many steps, so other tasks run within a few ms."""
-MessageHandler = Callable[[Message], object]
 
 
-class Connection(ConnectionBase, asyncio.Protocol):
+class Connection(DrivenConnection, asyncio.Protocol):
     """An open WebSocket connection on CPython. Get one from :func:`omniws.connect`."""
 
     def __init__(
@@ -44,25 +41,13 @@ class Connection(ConnectionBase, asyncio.Protocol):
         self._init_base(config, AsyncioRuntime(loop), OPEN)
         self._loop = loop
         self._transport = transport
-        self._protocol = WebSocketProtocol(
-            transport.write,
-            max_message_size=config.max_message_size,
-            deflate=deflate,
-            on_message=self._enqueue,
-            on_pong=self._on_pong,
-            on_close=self._on_close_frame,
-            frame_budget=FRAME_BUDGET,
-        )
+        self._init_driven(transport.write, deflate, FRAME_BUDGET)
         transport.set_write_buffer_limits(high=config.write_limit)
-        self._queue_limit = config.max_queue
-        self._resume_at = config.max_queue >> 2
         # reading is paused while the queue is full (_queue_paused) or while the rest of a
         # read waits for the next loop step (_budget_paused)
         self._budget_paused = False
         self._write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
-        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
-        self._ping_counter = 0
         self._time = loop.time
         self.subprotocol = subprotocol
         self.response_headers = response_headers
@@ -87,16 +72,6 @@ class Connection(ConnectionBase, asyncio.Protocol):
             self._budget_paused = False
             self._reading_changed()
 
-    def _feed(self, data: bytes) -> bool:
-        """Parse ``data``; True when bytes are left over for another step."""
-        try:
-            return self._protocol.receive_data(data)
-        except ProtocolError as exc:
-            self.close_error = exc
-            self.close_code, self.close_reason = exc.close_code, ""  # what we sent
-            self._end_input()
-            return False
-
     def _reading_changed(self) -> None:
         # asks the transport, not a flag of ours: the opening handshake pauses and resumes
         # it too (it resumes when not reading_paused)
@@ -114,10 +89,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
             while self._feed(b""):
                 pass
         self._finish()
-        for future, _ in self._pings.values():
-            if not future.done():
-                future.set_exception(self._closed_error())
-        self._pings.clear()
+        self._end_pings()
         self._wake_writers()
 
     def pause_writing(self) -> None:
@@ -132,17 +104,6 @@ class Connection(ConnectionBase, asyncio.Protocol):
         if self._state == OPEN:  # closing: read on, to reach the peer's close frame
             self._queue_paused = True
             self._reading_changed()
-
-    def set_message_handler(self, handler: MessageHandler | None) -> None:
-        """Deliver each message to ``handler(message)`` straight from the parser (None:
-        back to the ``recv()`` queue). Messages already queued go to the handler first."""
-        if handler is None:
-            self._protocol.on_message = self._enqueue
-            return
-        while self._queue:
-            handler(self._queue.popleft())
-        self._protocol.on_message = handler
-        self._read_to_close()  # nothing is queued any more: read on
 
     async def send(self, message: Data) -> None:
         """Send ``str`` as a text message, ``bytes``-like as binary; waits while the
@@ -179,43 +140,7 @@ class Connection(ConnectionBase, asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def ping(self, data: bytes | None = None) -> float:
-        """Send a ping and return the round-trip time in seconds when its pong arrives.
-
-        ``data`` (bytes, at most 125) must differ from every ping still waiting for its pong;
-        by default a counter. TypeError or ValueError for another payload, before anything
-        is sent.
-        """
-        if data is not None:
-            data = check_control_payload(data)
-        if self._state != OPEN:
-            raise self._closed_error()
-        if data is None:
-            self._ping_counter += 1
-            data = self._ping_counter.to_bytes(8, "big")
-        if data in self._pings:
-            raise ValueError("a ping with this payload is already waiting for its pong")
-        future: asyncio.Future[float] = self._loop.create_future()
-        self._pings[data] = (future, self._loop.time())
-        self._protocol.send_ping(data)
-        return await future
-
-    def _on_pong(self, payload: bytes) -> None:
-        if payload not in self._pings:
-            return
-        now = self._loop.time()
-        # a pong answers its ping and every ping sent before it (RFC 6455 5.5.3)
-        for key in list(self._pings):
-            future, sent = self._pings.pop(key)
-            if not future.done():
-                future.set_result(now - sent)
-            if key == payload:
-                break
-
     # ---- closing --------------------------------------------------------------------
-    def _send_close(self, code: int, reason: str) -> None:
-        self._protocol.send_close(code, reason)
-
     def _read_to_close(self) -> None:
         # the peer's close frame may sit behind the unread messages: read on to reach it
         if self._queue_paused:
@@ -229,10 +154,6 @@ class Connection(ConnectionBase, asyncio.Protocol):
             # between must raise rather than write to a dead transport
             self._mark_closed()
             self._transport.abort()
-
-    def _on_close_frame(self, frame: CloseFrame) -> None:
-        self.close_code, self.close_reason = frame.code, frame.reason
-        self._end_input()
 
     @property
     def reading_paused(self) -> bool:

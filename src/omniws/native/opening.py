@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ssl
 import sys
 
-from .._opening import MAX_ERROR_BODY, Peer, Progress, accept, authority, expected_body, upgrade
+from .._opening import MAX_ERROR_BODY, Progress, accept, expected_body, target, upgrade
 from ..config import WebSocketConfig
 from ..errors import ConnectionFailed, HandshakeRejected, WebSocketError
 from ..protocol.handshake import Response, ResponseReader
 from ..protocol.redirects import Redirects
 from .connection import Connection
 from .proxy import open_tunnel
-from .proxy_env import select_proxy
 from .tcp import open_tcp, start_tls
 
 __all__ = ["open_connection"]
@@ -116,11 +114,7 @@ class _Opening(asyncio.Protocol):
     async def _connect(self) -> asyncio.Transport:
         config = self.config
         endpoint = config.endpoint
-        context: ssl.SSLContext | None = None
-        if endpoint.secure:
-            context = config.ssl or ssl.create_default_context()
-        peer = Peer(endpoint.host, endpoint.port, authority(endpoint.host, endpoint.port), "ssl")
-        proxy = select_proxy(config, endpoint)
+        peer, context, proxy = target(config)
         if proxy is None:
             return await open_tcp(self, peer, context, self._progress)
         if context is not None and proxy.scheme == "https" and sys.version_info < (3, 11):

@@ -9,17 +9,15 @@ other task is writing, so an echo costs no extra task switch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
 
-from .._connection_base import CLOSED, OPEN, ConnectionBase
+from .._connection_base import CLOSED, OPEN
+from .._driven import DrivenConnection
 from ..config import WebSocketConfig
-from ..errors import ProtocolError
-from ..messages import CloseFrame, Data, Message
-from ..protocol.connection import WebSocketProtocol, check_control_payload
-from .runtime import TRIO, TrioSignal, TrioTask
+from ..messages import CloseFrame, Data
+from .runtime import TRIO, TrioTask
 from .writer import Writer, socket_of
 
 if TYPE_CHECKING:
@@ -30,11 +28,10 @@ __all__ = ["FRAME_BUDGET", "Connection"]
 FRAME_BUDGET = 512
 """Frames parsed before the reader lets other tasks run (as on asyncio)."""
 READ_SIZE = 65536
-MessageHandler = Callable[[Message], object]
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
-class Connection(ConnectionBase):
+class Connection(DrivenConnection):
     """An open WebSocket connection under trio. Get one from :func:`omniws.connect`."""
 
     def __init__(
@@ -48,22 +45,9 @@ class Connection(ConnectionBase):
         self._init_base(config, TRIO, OPEN)
         self._stream = stream
         self._writer = Writer(stream, config.write_limit, self._write_failed)
-        self._protocol = WebSocketProtocol(
-            self._writer.write,
-            max_message_size=config.max_message_size,
-            deflate=deflate,
-            on_message=self._enqueue,
-            on_pong=self._on_pong,
-            on_close=self._on_close_frame,
-            frame_budget=FRAME_BUDGET,
-        )
-        self._queue_limit = config.max_queue
-        self._resume_at = config.max_queue >> 2
+        self._init_driven(self._writer.write, deflate, FRAME_BUDGET)
         self._budget_paused = False
         self._resume = trio.Event()  # set when reading may go on after a full queue
-        self._pings: dict[bytes, tuple[TrioSignal, float]] = {}
-        self._pong_times: dict[bytes, float] = {}
-        self._ping_counter = 0
         self._reader: TrioTask[None] | None = None
         self.subprotocol = subprotocol
         self.response_headers = response_headers
@@ -94,8 +78,10 @@ class Connection(ConnectionBase):
             pass
         finally:
             self._writer.stop()
-            await trio.aclose_forcefully(stream)
-            self._lost()
+            with trio.CancelScope(shield=True):  # aborted: the reader's scope is cancelled
+                await trio.aclose_forcefully(stream)
+            self._finish()
+            self._end_pings()
 
     async def _feed_all(self, data: bytes) -> None:
         more = self._feed(data)
@@ -106,22 +92,6 @@ class Connection(ConnectionBase):
                 break
             more = self._feed(b"")
         self._budget_paused = False
-
-    def _feed(self, data: bytes) -> bool:
-        """Parse ``data``; True when bytes are left over for another step."""
-        try:
-            return self._protocol.receive_data(data)
-        except ProtocolError as exc:
-            self.close_error = exc
-            self.close_code, self.close_reason = exc.close_code, ""  # what we sent
-            self._end_input()
-            return False
-
-    def _lost(self) -> None:
-        self._finish()
-        for signal, _ in self._pings.values():
-            signal.set_result(None)  # no pong time: ping() raises the closed error
-        self._pings.clear()
 
     def _reading_changed(self) -> None:
         if not self._queue_paused:
@@ -136,18 +106,6 @@ class Connection(ConnectionBase):
             self._queue_paused = False
             self._resume.set()
 
-    def set_message_handler(self, handler: MessageHandler | None) -> None:
-        """Deliver each message to ``handler(message)`` straight from the parser, in the
-        reader task (None: back to the ``recv()`` queue). Messages already queued go to the
-        handler first."""
-        if handler is None:
-            self._protocol.on_message = self._enqueue
-            return
-        while self._queue:
-            handler(self._queue.popleft())
-        self._protocol.on_message = handler
-        self._read_to_close()  # nothing is queued any more: read on
-
     @property
     def reading_paused(self) -> bool:
         """True while the reader has stopped: the queue is full, or the rest of a long read
@@ -159,10 +117,11 @@ class Connection(ConnectionBase):
         """Send ``str`` as a text message, ``bytes``-like as binary; waits while more than
         ``write_limit`` bytes wait to be written.
 
-        A send() cancelled while its message is being written still delivers the message
-        whole (what is buffered is never cut short), as on asyncio."""
+        A send() cancelled before it starts sends nothing; one cancelled while its message
+        is being written still delivers the message whole (a frame is never cut short)."""
         if self._state != OPEN:
             raise self._closed_error()
+        await trio.lowlevel.checkpoint_if_cancelled()
         self._protocol.send(message)
         if not await self._writer.flush():
             raise self._closed_error()
@@ -186,53 +145,10 @@ class Connection(ConnectionBase):
     def _write_failed(self) -> None:
         self.abort()
 
-    async def ping(self, data: bytes | None = None) -> float:
-        """Send a ping and return the round-trip time in seconds when its pong arrives.
-
-        ``data`` (bytes, at most 125) must differ from every ping still waiting for its pong;
-        by default a counter. TypeError or ValueError for another payload, before anything
-        is sent.
-        """
-        if data is not None:
-            data = check_control_payload(data)
-        if self._state != OPEN:
-            raise self._closed_error()
-        if data is None:
-            self._ping_counter += 1
-            data = self._ping_counter.to_bytes(8, "big")
-        if data in self._pings:
-            raise ValueError("a ping with this payload is already waiting for its pong")
-        signal = TrioSignal()
-        self._pings[data] = (signal, trio.current_time())
-        self._protocol.send_ping(data)
+    def _wrote(self) -> None:
         self._writer.kick()
-        try:
-            await signal
-        finally:
-            if not signal.done():  # cancelled: forget it (a late pong is ignored)
-                self._pings.pop(data, None)
-        rtt = self._pong_times.pop(data, None)
-        if rtt is None:
-            raise self._closed_error()
-        return rtt
-
-    def _on_pong(self, payload: bytes) -> None:
-        if payload not in self._pings:
-            return
-        now = trio.current_time()
-        # a pong answers its ping and every ping sent before it (RFC 6455 5.5.3)
-        for key in list(self._pings):
-            signal, sent = self._pings.pop(key)
-            self._pong_times[key] = now - sent
-            signal.set_result(None)
-            if key == payload:
-                break
 
     # ---- closing --------------------------------------------------------------------
-    def _send_close(self, code: int, reason: str) -> None:
-        self._protocol.send_close(code, reason)
-        self._writer.kick()
-
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close with ``code`` and ``reason`` (at most 123 UTF-8 bytes) and wait for the close
         handshake (at most ``close_timeout``); no task of the connection runs once it
@@ -263,7 +179,3 @@ class Connection(ConnectionBase):
         self._writer.stop()
         if self._reader is not None:
             self._reader.cancel()
-
-    def _on_close_frame(self, frame: CloseFrame) -> None:
-        self.close_code, self.close_reason = frame.code, frame.reason
-        self._end_input()

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import ssl
 
 import trio
 
 from .._opening import (
     MAX_ERROR_BODY,
-    Peer,
     Progress,
     accept,
-    authority,
     expected_body,
+    target,
     upgrade,
 )
-from .._proxy_env import select_proxy
 from ..config import WebSocketConfig
 from ..errors import ConnectionFailed
 from ..protocol.handshake import Response, ResponseReader
@@ -72,18 +69,13 @@ async def _connect(
 ) -> tuple[trio.abc.Stream, bytes, str]:
     """The stream to the server (through a proxy, with TLS for wss://), the bytes that
     came with it, and " through proxy ..." for the messages."""
-    endpoint = config.endpoint
-    context: ssl.SSLContext | None = None
-    if endpoint.secure:
-        context = config.ssl or ssl.create_default_context()
-    peer = Peer(endpoint.host, endpoint.port, authority(endpoint.host, endpoint.port), "ssl")
-    proxy = select_proxy(config, endpoint)
+    peer, context, proxy = target(config)
     via = ""
     if proxy is None:
         stream: trio.abc.Stream = await open_tcp(peer, progress)
         rest = b""
     else:
-        stream, rest = await open_tunnel(config, proxy, endpoint, progress)
+        stream, rest = await open_tunnel(config, proxy, config.endpoint, progress)
         via = f" through proxy {proxy}"
     if context is not None:
         if rest:
