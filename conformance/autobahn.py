@@ -2,6 +2,7 @@
 
     python -m conformance.autobahn                      # CI subset against omniws
     python -m conformance.autobahn --full               # all 517 cases (about 15 minutes)
+    python -m conformance.autobahn --client omniws-trio # omniws under trio.run
     python -m conformance.autobahn --client websockets  # a reference client
     python -m conformance.autobahn --cases 1.1.1 7.1.5  # just these cases
 
@@ -15,30 +16,24 @@ groups 12/13 (compression; with ``--require-compression`` there too).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 from urllib.parse import quote
 
 from conformance.clients import CLIENTS, Client
 from conformance.report import CaseResult, judge, load_results, render_table
+from conformance.runners import bounded, run_main
+from conformance.server import FuzzingServer, HarnessError, prepare_outdir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("OMNIWS_AUTOBAHN_DIR", REPO_ROOT / ".cache" / "autobahn"))
-WSTEST_LOCAL = Path(__file__).resolve().parent / "wstest_local.py"
-OUTDIR_MARKER = ".omniws-autobahn"
-HOST = "127.0.0.1"
 
 _SIZES = range(1, 6)  # 12.x.1-5 / 13.x.1-5: 16 to 4096 bytes, 1000 messages each
 CI_CASES: tuple[str, ...] = (
@@ -52,10 +47,6 @@ CI_CASE_COUNT = 361
 
 class AutobahnEnvironmentMissing(RuntimeError):
     """The Python 2.7 testsuite environment is not installed."""
-
-
-class HarnessError(RuntimeError):
-    """The harness could not run the suite (server did not start, deadline passed, ...)."""
 
 
 @dataclass
@@ -92,142 +83,6 @@ def find_wstest_python() -> Path:
     return python
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _listening_addresses(port: int) -> set[str]:
-    """Local IPv4 addresses listening on ``port`` (from /proc/net/tcp; empty if unavailable)."""
-    found: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            address, hex_port = parts[1].rsplit(":", 1)
-            if parts[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                found.add(address)
-    return found
-
-
-def prepare_outdir(outdir: Path) -> None:
-    """Make ``outdir`` a fresh, empty directory; only ever wipe one this harness made."""
-    if outdir.exists():
-        if any(outdir.iterdir()) and not (outdir / OUTDIR_MARKER).exists():
-            raise HarnessError(
-                f"{outdir} is not empty and was not made by this harness; choose another --outdir"
-            )
-        shutil.rmtree(outdir)
-    outdir.mkdir(parents=True)
-    (outdir / OUTDIR_MARKER).write_text("made by conformance/autobahn.py; wiped on every run\n")
-
-
-class FuzzingServer:
-    """``wstest -m fuzzingserver`` on 127.0.0.1:<free port>, stopped by its PID."""
-
-    def __init__(self, python: Path, outdir: Path, cases: Sequence[str]) -> None:
-        self.python = python
-        self.outdir = outdir
-        self.cases = list(cases)
-        self.port = free_port()
-        self.url = f"ws://{HOST}:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = outdir / "wstest.log"
-
-    def start(self, timeout: float = 60.0) -> None:
-        spec = {
-            "url": self.url,
-            "outdir": str(self.outdir),
-            "cases": self.cases,
-            "exclude-cases": [],
-            "exclude-agent-cases": {},
-        }
-        spec_path = self.outdir / "fuzzingserver.json"
-        spec_path.write_text(json.dumps(spec, indent=2))
-        command = [
-            str(self.python),
-            str(WSTEST_LOCAL),
-            "-m",
-            "fuzzingserver",
-            "-s",
-            str(spec_path),
-            "-u",
-            "0",
-        ]
-        with self.log_path.open("wb") as log:
-            # A session of its own: Ctrl-C reaches only the harness, which stops it by PID.
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.outdir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise HarnessError(
-                    f"wstest exited with {self.process.returncode} before "
-                    f"listening:\n{self.log_tail()}"
-                )
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            self.stop()
-            raise HarnessError(
-                f"wstest did not listen on {HOST}:{self.port} within {timeout:.0f} s:"
-                f"\n{self.log_tail()}"
-            )
-        addresses = _listening_addresses(self.port)
-        if addresses - {"0100007F"}:  # 127.0.0.1 in /proc/net/tcp's little-endian hex
-            self.stop()
-            raise HarnessError(f"wstest listens on {sorted(addresses)}, not on {HOST} only")
-
-    def log_tail(self, lines: int = 25) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()  # SIGTERM to this PID only
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-async def _bounded(
-    coro: Coroutine[Any, Any, str | None], timeout: float
-) -> tuple[bool, str | None]:
-    """Run ``coro`` with a bound; on timeout cancel it (itself bounded) -> (finished, result).
-
-    An exception ends the coroutine too: its description is the result.
-    """
-    task = asyncio.ensure_future(coro)
-    done, _ = await asyncio.wait({task}, timeout=timeout)
-    if task not in done:
-        task.cancel()
-        await asyncio.wait({task}, timeout=15)
-        return False, None
-    try:
-        return True, task.result()
-    except Exception as exc:
-        return True, f"unexpected {type(exc).__name__}: {exc}"
-
-
 def _case_id(info: str | None) -> str | None:
     try:
         return str(json.loads(info or "")["id"])
@@ -247,7 +102,7 @@ async def run_cases(
     """Run every case the server has -> (case count, harness problems: timeouts, deadline)."""
     problems: list[str] = []
     agent_q = quote(agent)
-    done, count_text = await _bounded(client.fetch(f"{base_url}/getCaseCount"), 30)
+    done, count_text = await bounded(client.fetch(f"{base_url}/getCaseCount"), 30)
     try:
         count = int(json.loads(count_text or ""))
     except ValueError:
@@ -260,10 +115,10 @@ async def run_cases(
         if time.monotonic() > deadline:
             problems.append(f"deadline passed before case number {number} of {count}")
             break
-        _, info = await _bounded(client.fetch(f"{base_url}/getCaseInfo?case={number}"), 30)
+        _, info = await bounded(client.fetch(f"{base_url}/getCaseInfo?case={number}"), 30)
         case_id = _case_id(info) or f"#{number}"
         started = time.monotonic()
-        finished, error = await _bounded(
+        finished, error = await bounded(
             client.echo(f"{base_url}/runCase?case={number}&agent={agent_q}"), case_timeout
         )
         elapsed = time.monotonic() - started
@@ -276,7 +131,7 @@ async def run_cases(
             )
         elif number % 50 == 0:
             print(f"[autobahn] {number}/{count} cases run", flush=True)
-    done, _ = await _bounded(client.fetch(f"{base_url}/updateReports?agent={agent_q}"), 120)
+    done, _ = await bounded(client.fetch(f"{base_url}/updateReports?agent={agent_q}"), 120)
     if not done:
         problems.append("updateReports did not finish within 120 s")
     return count, problems
@@ -314,15 +169,15 @@ def run(
             f"on {server.url}, reports in {outdir}",
             flush=True,
         )
-        count, harness_problems = asyncio.run(
-            run_cases(
-                client,
-                server.url,
-                agent,
-                case_timeout=case_timeout,
-                deadline=started + total,
-                verbose=verbose,
-            )
+        count, harness_problems = run_main(
+            client.runner,
+            run_cases,
+            client=client,
+            base_url=server.url,
+            agent=agent,
+            case_timeout=case_timeout,
+            deadline=started + total,
+            verbose=verbose,
         )
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""The WebSocket clients the Autobahn harness can drive: omniws, websockets and aiohttp.
+"""The WebSocket clients the Autobahn harness can drive: omniws (under asyncio, and under
+trio as ``omniws-trio``: the same code, run by ``trio.run``), websockets and aiohttp.
 
 Each client is a pair of coroutines:
 
@@ -19,6 +20,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.runners import Runner
+
 
 @dataclass(frozen=True)
 class Client:
@@ -26,6 +29,7 @@ class Client:
     fetch: Callable[[str], Coroutine[Any, Any, str | None]]
     echo: Callable[[str], Coroutine[Any, Any, str | None]]
     version: Callable[[], str]
+    runner: Runner = "asyncio"
 
 
 def _describe(exc: BaseException) -> str:
@@ -138,6 +142,10 @@ async def _aiohttp_echo(url: str) -> str | None:
 
 CLIENTS: dict[str, Client] = {
     "omniws": Client("omniws", _omniws_fetch, _omniws_echo, _module_version("omniws")),
+    # omniws.connect under trio.run opens omniws.trio_io's connection (trio streams)
+    "omniws-trio": Client(
+        "omniws-trio", _omniws_fetch, _omniws_echo, _module_version("omniws"), runner="trio"
+    ),
     "websockets": Client(
         "websockets", _websockets_fetch, _websockets_echo, _module_version("websockets")
     ),

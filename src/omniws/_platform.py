@@ -1,5 +1,6 @@
 """The one place where omniws chooses its platform: Pyodide's WebSocket API in a browser or
-Node.js (``sys.platform == "emscripten"``), asyncio sockets everywhere else.
+Node.js (``sys.platform == "emscripten"``), everywhere else asyncio's sockets or, when called
+under ``trio.run``, trio's streams (:mod:`omniws.trio_io`, imported only then).
 
 mypy checks both platforms' openers against :data:`omniws.client.OpenConnection`, and both
 platforms' page environments against :class:`omniws.client.environment.Environment`,
@@ -9,8 +10,10 @@ whichever platform it runs on.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
+from . import _runtime
+from .config import WebSocketConfig
 from .protocol._accel import implementation as core_implementation
 
 __all__ = [
@@ -29,7 +32,17 @@ if sys.platform == "emscripten":  # pragma: no cover - exercised by the Pyodide 
     from .wasm import Connection, open_connection
     from .wasm import page_environment as _page_environment
 else:
-    from .native import Connection, open_connection
+    from .native import Connection
+    from .native import open_connection as _open_on_asyncio
+
+    async def open_connection(config: WebSocketConfig) -> Connection:
+        """Open a connection with asyncio's sockets, or trio's streams under ``trio.run``."""
+        if _runtime.under_trio():
+            from .trio_io import open_connection as open_on_trio
+
+            # omniws.trio_io.Connection: the same public methods (tests/trio checks it)
+            return cast(Connection, await open_on_trio(config))
+        return await _open_on_asyncio(config)
 
     def _page_environment() -> Environment | None:
         return None  # CPython has no page
@@ -71,8 +84,9 @@ if TYPE_CHECKING:
     from .client.contract import OpenConnection
     from .client.environment import Environment
     from .native import open_connection as _native_opener
+    from .trio_io import open_connection as _trio_opener
     from .wasm import open_connection as _wasm_opener
     from .wasm import page_environment as _wasm_environment
 
-    _OPENERS: tuple[OpenConnection, OpenConnection] = (_native_opener, _wasm_opener)
+    _OPENERS: tuple[OpenConnection, ...] = (_native_opener, _wasm_opener, _trio_opener)
     _ENVIRONMENTS: tuple[Callable[[], Environment | None], ...] = (_wasm_environment,)

@@ -1,12 +1,15 @@
 """The Autobahn testsuite (fuzzing server) judges omniws's protocol core.
 
 Runs the CI subset (conformance/autobahn.py: CI_CASES, 361 cases, about 100 s on 2 cores)
-against ``omniws.connect``. Needs the Python 2.7 testsuite from ``scripts/setup-autobahn.sh``;
-without it the test FAILS (it never skips). Full run: ``python -m conformance.autobahn --full``.
+against ``omniws.connect``, under asyncio and under ``trio.run`` (client ``omniws-trio``: the
+same code on omniws.trio_io's connection). Needs the Python 2.7 testsuite from
+``scripts/setup-autobahn.sh``; without it the test FAILS (it never skips).
+Full run: ``python -m conformance.autobahn --full``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from pathlib import Path
@@ -17,19 +20,21 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from conformance import autobahn  # noqa: E402
+from conformance import autobahn, clients, runners  # noqa: E402
 from conformance.report import CaseResult, judge, load_results  # noqa: E402
 
 
 @pytest.mark.autobahn
-def test_autobahn_ci_subset(tmp_path: Path) -> None:
+@pytest.mark.parametrize("client", ["omniws", "omniws-trio"])
+def test_autobahn_ci_subset(client: str, tmp_path: Path) -> None:
     try:
         autobahn.find_wstest_python()
     except autobahn.AutobahnEnvironmentMissing as exc:
         pytest.fail(f"{exc}\nRun scripts/setup-autobahn.sh once (about 40 s), then re-run.")
-    result = autobahn.run("omniws", cases=autobahn.CI_CASES, outdir=tmp_path / "autobahn")
+    result = autobahn.run(client, cases=autobahn.CI_CASES, outdir=tmp_path / "autobahn")
     print(
-        f"omniws {result.client_version}: {len(result.results)} cases in {result.wall_time:.1f} s"
+        f"{client} {result.client_version}: {len(result.results)} cases "
+        f"in {result.wall_time:.1f} s"
     )
     print(result.table())
     failed = [r.case_id for r in result.results.values() if r.behavior == "FAILED"]
@@ -97,3 +102,50 @@ def test_missing_environment_names_the_setup_script(
         autobahn.AutobahnEnvironmentMissing, match=re.escape("scripts/setup-autobahn.sh")
     ):
         autobahn.find_wstest_python()
+
+
+@pytest.mark.parametrize("runner", runners.RUNNERS)
+def test_bounded_on_each_runner(runner: runners.Runner) -> None:
+    """Each fetch and echo is bounded by the runner's own timeouts: a late one is cancelled."""
+    import trio
+
+    sleep = trio.sleep if runner == "trio" else asyncio.sleep
+    cancelled: list[bool] = []
+
+    async def slow() -> str | None:
+        try:
+            await sleep(60)
+        except BaseException:
+            cancelled.append(True)
+            raise
+        return "late"
+
+    async def quick() -> str | None:
+        await sleep(0)
+        return "ok"
+
+    async def broken() -> str | None:
+        raise ValueError("no")
+
+    async def main() -> list[tuple[bool, str | None]]:
+        return [
+            await runners.bounded(quick(), 5),
+            await runners.bounded(slow(), 0.05),
+            await runners.bounded(broken(), 5),
+        ]
+
+    assert runners.run_main(runner, main) == [
+        (True, "ok"),
+        (False, None),
+        (True, "unexpected ValueError: no"),
+    ]
+    assert cancelled == [True]
+
+
+def test_omniws_trio_client_runs_on_trio() -> None:
+    assert clients.CLIENTS["omniws-trio"].runner == "trio"
+    assert {name: c.runner for name, c in clients.CLIENTS.items() if name != "omniws-trio"} == {
+        "omniws": "asyncio",
+        "websockets": "asyncio",
+        "aiohttp": "asyncio",
+    }

@@ -1,5 +1,6 @@
 """The API spec shared by the front ends: each ``spec_*`` function runs with every driver
-(spec_drivers.py: async and sync) against every real server (test_sync_spec.py)."""
+(spec_drivers.py: async and sync; spec_trio_driver.py: trio) against every real server
+(test_sync_spec.py)."""
 
 from __future__ import annotations
 

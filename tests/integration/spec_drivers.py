@@ -2,15 +2,16 @@
 
 ``AsyncDriver`` runs the async API (``omniws.connect``, ``omniws.WebSocketClient``) on an
 event loop of its own, one ``run_until_complete`` per call; ``SyncDriver`` calls
-``omniws.sync`` directly. A spec written against :class:`Driver` therefore checks that both
-front ends behave the same.
+``omniws.sync`` directly; ``TrioDriver`` (spec_trio_driver.py) runs the async API under
+``trio.run``. A spec written against :class:`Driver` therefore checks that every front end
+behaves the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 import omniws
@@ -102,7 +103,7 @@ class AsyncDriver:
         self.loop.close()
 
 
-async def _opened(opener: omniws.connect) -> omniws.Connection:
+async def _opened(opener: Awaitable[omniws.Connection]) -> omniws.Connection:
     return await opener
 
 
@@ -111,7 +112,8 @@ async def _recv(ws: Any, timeout: float | None) -> Message:
         message: Message = await ws.recv()
         return message
     try:
-        return await asyncio.wait_for(ws.recv(), timeout)  # type: ignore[no-any-return]
+        message = await asyncio.wait_for(ws.recv(), timeout)
+        return message
     except asyncio.TimeoutError:
         raise omniws.WebSocketTimeout("recv", timeout) from None
 

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the integration package
 
-from integration.conftest import client_ssl, py_server, tls_ca, wss_server
+from integration.conftest import client_ssl, py_server, py_server_v6, tls_ca, wss_server
 from integration.proxy_support import clean_proxy_env, proxy_cert
 
 from omniws.config import WebSocketConfig
@@ -33,6 +33,7 @@ __all__ = [
     "open_ws",
     "proxy_cert",
     "py_server",
+    "py_server_v6",
     "tls_ca",
     "wss_server",
 ]

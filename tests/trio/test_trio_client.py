@@ -1,19 +1,47 @@
-"""WebSocketClient under trio over the trio Connection (the opener passed in until the
-platform dispatch picks it by itself): messages, heartbeat pings, a reconnection after the
-server drops the link, and no task left once the client is closed."""
+"""``omniws.connect`` and ``WebSocketClient`` under trio, picking the trio Connection by
+themselves: messages, heartbeat pings, a reconnection after the server drops the link, and no
+task left once the client is closed."""
 
 from __future__ import annotations
 
 import trio
 from trio_servers import echo_frames, start_server
 
-from omniws import ReconnectConfig, WebSocketClient, WebSocketConfig
-from omniws.trio_io import open_connection
+import omniws
+from omniws import ConfigError, ReconnectConfig, WebSocketClient, WebSocketConfig
+from omniws.trio_io import Connection
 
 
 def client(url: str, **options: object) -> WebSocketClient:
     config = WebSocketConfig(url=url, connect_timeout=10, close_timeout=5, **options)  # type: ignore[arg-type]
-    return WebSocketClient(config, open_connection=open_connection)
+    return WebSocketClient(config)
+
+
+def test_connect_under_trio_opens_a_trio_connection(py_server: str) -> None:
+    async def main() -> None:
+        async with omniws.connect(f"{py_server}/echo", close_timeout=5) as ws:
+            assert isinstance(ws, Connection)  # trio's streams, not asyncio's
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+        assert ws.close_code == 1000
+        plain = await omniws.connect(f"{py_server}/echo")  # the awaitable form too
+        await plain.close()
+        assert plain.closed
+
+    trio.run(main)
+
+
+def test_an_asyncio_transport_under_trio_is_a_config_error(py_server: str) -> None:
+    async def main() -> None:
+        for transport in ("fast", "asyncio"):
+            try:
+                await omniws.connect(f"{py_server}/echo", transport=transport)  # type: ignore[arg-type]
+            except ConfigError as exc:
+                assert "transport='auto'" in str(exc)
+            else:
+                raise AssertionError(f"transport={transport!r} was accepted under trio")
+
+    trio.run(main)
 
 
 def test_client_sends_receives_and_pings(py_server: str) -> None:

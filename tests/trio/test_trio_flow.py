@@ -102,9 +102,42 @@ def test_send_waits_above_write_limit() -> None:
             for _ in range(10):
                 ws.send_nowait(chunk)
             assert ws.write_paused
-            ws.abort()
+            errors: list[BaseException] = []
+
+            async def blocked_send() -> None:
+                try:
+                    await ws.send(chunk)
+                except ConnectionClosed as exc:
+                    errors.append(exc)
+
+            nursery.start_soon(blocked_send)
+            await trio.sleep(0.05)
+            ws.abort()  # wakes the waiting send() with the closed error
             with pytest.raises(ConnectionClosed):
                 await ws.send(chunk)
+            await ws.wait_closed()
+            assert len(errors) == 1 and errors[0].code == 1006  # type: ignore[attr-defined]
+            writer = ws._writer.task
+            assert writer is not None and writer.done()
+            assert writer._error is None  # it stopped quietly, nothing to log
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def test_send_buffers_up_to_write_limit_when_the_peer_is_slow() -> None:
+    async def deaf(stream: trio.SocketStream) -> None:
+        await trio.sleep_forever()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await start_server(nursery, deaf)
+            ws = await open_ws(url, write_limit=64 * 1024 * 1024)
+            with trio.fail_after(10):  # the kernel's buffers fill; send() buffers the rest
+                for _ in range(512):
+                    await ws.send(b"x" * 65536)
+            assert ws._writer.size > 0 and not ws.write_paused
+            ws.abort()
             nursery.cancel_scope.cancel()
 
     trio.run(main)

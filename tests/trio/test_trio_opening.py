@@ -157,3 +157,13 @@ def test_server_hanging_up_during_the_handshake() -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(main)
+
+
+def test_ipv6_without_a_connect_timeout(py_server_v6: str) -> None:
+    async def main() -> None:
+        async with await open_ws(f"{py_server_v6}/echo", connect_timeout=None) as ws:
+            await ws.send("over ::1")
+            assert await ws.recv() == "over ::1"
+            assert ws.config.endpoint.host == "::1"
+
+    trio.run(main)

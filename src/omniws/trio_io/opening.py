@@ -20,7 +20,7 @@ from .._opening import (
     upgrade,
 )
 from ..config import WebSocketConfig
-from ..errors import ConnectionFailed
+from ..errors import ConfigError, ConnectionFailed
 from ..protocol.handshake import Response, ResponseReader
 from ..protocol.redirects import Redirects
 from .connection import Connection
@@ -33,6 +33,12 @@ async def open_connection(config: WebSocketConfig) -> Connection:
     """Open a connection: proxy, TCP, TLS, the handshake and any redirects, all within
     ``connect_timeout``. A timeout raises WebSocketTimeout naming the stage that stalled
     (and the proxy, without its password)."""
+    if config.transport != "auto":  # OMNIWS_TRANSPORT, a process-wide default, is asyncio's
+        raise ConfigError(
+            "transport",
+            f"{config.transport!r} is an asyncio transport; under trio omniws uses trio's "
+            "streams: leave transport='auto'",
+        )
     timeout = config.connect_timeout
     progress = Progress(config.transport)
     with trio.move_on_after(math.inf if timeout is None else timeout):

@@ -4,7 +4,9 @@ The protocol writes synchronously (its ``write`` callback), from ``send()`` and 
 parser (pongs, the close reply); a trio stream takes ``await send_all`` from one task at a
 time. So every frame goes into one outgoing buffer, and whoever holds the writer role
 empties it: ``send()`` itself when nobody else writes (no task switch per message), else
-the writer task, which also flushes what the reader and ``send_nowait()`` buffer.
+the writer task, which also flushes what the reader and ``send_nowait()`` buffer. As on
+asyncio, ``send()`` returns once its message is written or the buffer holds at most the
+write limit, and waits otherwise.
 
 On a plain TCP stream the bytes go to a duplicate of its socket with non-blocking
 ``send`` calls, waiting for writability only when the kernel's buffer is full: a
@@ -15,7 +17,6 @@ only by the writer task, through ``send_all``.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 
@@ -48,7 +49,8 @@ class Writer:
         self._raw: socket.socket | None = None
         if isinstance(stream, trio.SocketStream):
             sock = stream.socket
-            self._raw = socket.socket(sock.family, sock.type, sock.proto, os.dup(sock.fileno()))
+            # a duplicate (of the descriptor, or of the socket on Windows) for direct sends
+            self._raw = socket.fromfd(sock.fileno(), sock.family, sock.type, sock.proto)
             self._raw.setblocking(False)
         self._out: list[bytes | memoryview] = []
         self.size = 0  # bytes buffered, not yet written
@@ -79,10 +81,9 @@ class Writer:
             return False
         if self._raw is not None and not self._writing:
             try:
-                await self._write_socket(self._raw)
-            except BaseException:  # cancelled: the writer task sends the rest
+                await self._write_socket(self._raw, self._limit)
+            finally:  # what is left (at most the limit, or cancelled): the writer task's
                 self.kick()
-                raise
             self._direct += 1
             if self._direct >= _YIELD_EVERY:
                 self._direct = 0
@@ -119,7 +120,9 @@ class Writer:
         out.clear()
         return data
 
-    async def _write_socket(self, raw: socket.socket) -> None:
+    async def _write_socket(self, raw: socket.socket, keep: int = -1) -> None:
+        """Write the buffer; when the kernel takes no more, return once at most ``keep``
+        bytes are left, else wait until it does."""
         self._writing = True
         try:
             while self._out and not self._stopped:
@@ -134,7 +137,12 @@ class Writer:
                 self._sent(sent)
                 if sent < len(data):
                     self._out.insert(0, memoryview(data)[sent:])
-                    await trio.lowlevel.wait_writable(raw)  # cancellable: nothing is lost
+                    if self.size <= keep:
+                        return
+                    try:
+                        await trio.lowlevel.wait_writable(raw)  # cancellable: nothing lost
+                    except trio.ClosedResourceError:
+                        return  # stopped (aborted) meanwhile
         finally:
             self._writing = False
 
