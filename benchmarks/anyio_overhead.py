@@ -27,7 +27,7 @@ import trio
 
 from benchmarks import sysinfo
 from benchmarks.anyio_overhead_ops import OPS, Op
-from benchmarks.anyio_overhead_tcp import TCP_ADDR, serve_echo
+from benchmarks.anyio_overhead_tcp import TCP_ADDR, prepare_heap, serve_echo
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = (("asyncio", "asyncio"), ("asyncio", "anyio"), ("trio", "trio"), ("trio", "anyio"))
@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve_echo(args.serve)
         return 0
+    prepare_heap()
     cpu = max(os.sched_getaffinity(0)) if args.pin else None
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})

@@ -26,7 +26,7 @@ import trio
 
 from benchmarks import sysinfo
 from benchmarks.anyio_overhead import start_server
-from benchmarks.anyio_overhead_tcp import MESSAGE, TCP_ADDR
+from benchmarks.anyio_overhead_tcp import MESSAGE, TCP_ADDR, prepare_heap
 
 Case = Callable[[trio.SocketStream, int], Awaitable[None]]
 READ = 65536
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--count", type=int, default=20_000, help="round trips per run")
     args = parser.parse_args(argv)
+    prepare_heap()
     cpu = max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
     server = start_server(cpu)
