@@ -97,7 +97,8 @@ WORKLOADS: tuple[Workload, ...] = (
 
 SYNC_CLIENTS = ("omniws.sync", "websockets.sync", "websocket-client")
 SYNC_WORKLOADS = ("echo-32", "echo-256", "push-64")  # blocking clients: their own tables
-CLIENTS = ("omniws", "websockets", "aiohttp", "picows", "raw", *SYNC_CLIENTS)
+TRIO_CLIENTS = ("omniws.trio", "trio-websocket", "websockets.trio")  # run under trio.run
+CLIENTS = ("omniws", "websockets", "aiohttp", "picows", "raw", *SYNC_CLIENTS, *TRIO_CLIENTS)
 DEFAULT_CLIENTS = ("omniws", "websockets", "aiohttp", "picows", *SYNC_CLIENTS)
 LABEL_NOTES = {
     "omniws": "await send()/recv(); push: `async for message in ws`",
@@ -114,6 +115,11 @@ LABEL_NOTES = {
     "websocket-client": "websocket-client (module websocket), send_binary()/recv() on a "
     "blocking socket; no permessage-deflate, not installed by default: pip install "
     "websocket-client",
+    "omniws.trio": "under trio.run: async with omniws.connect(url) as ws, await "
+    "send()/recv(); trio rows ignore the loop and run once, in the first loop's table",
+    "trio-websocket": "under trio.run: open_websocket_url, await send_message()/get_message(); "
+    "no permessage-deflate",
+    "websockets.trio": "under trio.run: websockets.trio.client.connect, await send()/recv()",
 }
 
 
@@ -122,15 +128,27 @@ def is_sync(label: str) -> bool:
     return label in SYNC_CLIENTS
 
 
+def is_trio(label: str) -> bool:
+    """A client run under ``trio.run``: its omniws ratios are to the other trio clients."""
+    return label in TRIO_CLIENTS
+
+
 def groups(labels: list[str]) -> list[list[str]]:
     """The async rows and the blocking rows of a workload, each compared among themselves."""
     return [[x for x in labels if not is_sync(x)], [x for x in labels if is_sync(x)]]
 
 
-def labels_for(workload: Workload, clients: list[str], compression: bool) -> list[str]:
-    """The rows of a workload's table: a client may appear twice (omniws push) or not at all."""
+def labels_for(
+    workload: Workload, clients: list[str], compression: bool, trio: bool = True
+) -> list[str]:
+    """The rows of a workload's table: a client may appear twice (omniws push) or not at all.
+    ``trio``: include the trio clients (they run in one loop's table only: no loop applies)."""
     labels: list[str] = []
     for client in clients:
+        if is_trio(client) and (
+            not trio or workload.kind == "many" or (client == "trio-websocket" and compression)
+        ):
+            continue
         if client == "raw" and (workload.name not in ("echo-32", "echo-256") or compression):
             continue
         if client == "picows" and compression:

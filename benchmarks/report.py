@@ -6,7 +6,7 @@ import statistics
 import sys
 from typing import Any
 
-from benchmarks.plan import Column, Workload
+from benchmarks.plan import Column, Workload, is_trio
 
 BUSY = 0.25  # other processes using more than this many cores during a run: mark it
 
@@ -74,12 +74,23 @@ def table(
 
 
 def ratios(col: Column, labels: list[str], summary: dict[str, Any]) -> dict[str, float]:
+    """omniws' rows over each other client on the same runtime (asyncio or trio), and
+    omniws on trio over omniws on asyncio when both ran."""
     out: dict[str, float] = {}
-    for ours in (x for x in labels if x.startswith("omniws") and summary[x]["runs"]):
-        for other in (x for x in labels if not x.startswith("omniws") and summary[x]["runs"]):
-            theirs = summary[other][col.key]["median"]
-            if theirs:
-                out[f"{ours} / {other}"] = summary[ours][col.key]["median"] / theirs
+    done = [x for x in labels if summary[x]["runs"]]
+    pairs = [
+        (ours, other)
+        for ours in done
+        if ours.startswith("omniws")
+        for other in done
+        if not other.startswith("omniws") and is_trio(other) == is_trio(ours)
+    ]
+    if "omniws.trio" in done and "omniws" in done:
+        pairs.append(("omniws.trio", "omniws"))
+    for ours, other in pairs:
+        theirs = summary[other][col.key]["median"]
+        if theirs:
+            out[f"{ours} / {other}"] = summary[ours][col.key]["median"] / theirs
     return out
 
 

@@ -98,6 +98,12 @@ def run_worker(spec: dict[str, Any], server: Server, limit: float) -> dict[str, 
     return result
 
 
+def rows(args: argparse.Namespace, workload: Workload, loop: str) -> list[str]:
+    """The labels measured for a workload on a loop (trio clients: on the first loop only)."""
+    trio = loop == args.loop_list[0]
+    return variants.expand(labels_for(workload, args.client_list, args.compression, trio), args)
+
+
 def plan_cpus(args: argparse.Namespace, workload: Workload) -> tuple[set[int] | None, int | None]:
     """(server cores, client core) for a workload; (None, None) without --pin."""
     if not args.pin:
@@ -146,17 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     plan = [(w, loop) for w in args.workload_list for loop in args.loop_list]
-    total = args.repeat * sum(
-        len(variants.expand(labels_for(w, args.client_list, args.compression), args))
-        for w, _ in plan
-    )
+    total = args.repeat * sum(len(rows(args, w, loop)) for w, loop in plan)
     done = 0
     try:
         for rep in range(args.repeat):
             for index, (workload, loop) in enumerate(plan):
-                labels = variants.expand(
-                    labels_for(workload, args.client_list, args.compression), args
-                )
+                labels = rows(args, workload, loop)
                 shift = (rep + index) % max(len(labels), 1)  # rotate who goes first
                 server_cpus, client_cpu = plan_cpus(args, workload)
                 server.pin(server_cpus or os.sched_getaffinity(0))
@@ -261,7 +262,7 @@ def _print_tables(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[
     summary: dict[str, Any] = {}
     for workload in args.workload_list:
         for loop in args.loop_list:
-            labels = variants.expand(labels_for(workload, args.client_list, args.compression), args)
+            labels = rows(args, workload, loop)
             cell = {label: report.summarize(runs, workload.name, loop, label) for label in labels}
             groups = plan.groups(labels)  # async and blocking clients: two tables
             summary[f"{workload.name} {loop}"] = {

@@ -94,7 +94,15 @@ def loadavg() -> str:
 
 def versions(repo: Path) -> dict[str, str]:
     out = {"python": platform.python_version(), "implementation": sys.implementation.name}
-    for name in ("websockets", "aiohttp", "picows", "aiofastnet", "uvloop"):
+    for name in (
+        "websockets",
+        "aiohttp",
+        "picows",
+        "aiofastnet",
+        "uvloop",
+        "trio",
+        "trio-websocket",
+    ):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

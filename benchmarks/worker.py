@@ -4,7 +4,8 @@ The JSON holds ``client``, ``loop`` (asyncio | uvloop), ``cpu`` (a core to pin t
 ``params`` (the fields of ``common.Params``). The last stdout line is ``RESULT <json>``: the
 client's own measurement, or ``{"skip": reason}`` when the client library does not import, or
 ``{"error": text}``. A blocking client (a module with ``run_sync``) is called from the main
-thread without an event loop; the loop policy still applies to loops it creates.
+thread without an event loop; the loop policy still applies to loops it creates. A trio
+client (a module with ``run_trio``) runs under ``trio.run``, whatever ``loop`` says.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ CLIENT_MODULES = {
     "omniws.sync": "benchmarks.clients.sync_omniws_client",
     "websockets.sync": "benchmarks.clients.sync_websockets_client",
     "websocket-client": "benchmarks.clients.sync_websocket_client_client",
+    "omniws.trio": "benchmarks.clients.trio_omniws_client",
+    "trio-websocket": "benchmarks.clients.trio_websocket_client",
+    "websockets.trio": "benchmarks.clients.trio_websockets_client",
 }
 
 
@@ -49,6 +53,11 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     else:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    if hasattr(module, "run_trio"):  # a trio client: no asyncio loop at all
+        import trio
+
+        trio_result: dict[str, Any] = trio.run(module.run_trio, params)
+        return trio_result
     if hasattr(module, "run_sync"):  # a blocking client: called from this (the main) thread
         sync_result: dict[str, Any] = module.run_sync(params)
         return sync_result
