@@ -1,14 +1,16 @@
 """The connection under trio: a trio stream driving the sans-I/O core.
 
 One reader task (a system task, so it outlives the call that opened the connection)
-receives from the stream and feeds the protocol; complete messages go to the ``recv()``
-queue (or a message handler) exactly as on asyncio. Writes go through
+receives from the stream (on plain TCP: from the socket, see :func:`_receive_socket`) and
+feeds the protocol; complete messages go to the ``recv()`` queue (or a message handler)
+exactly as on asyncio. Writes go through
 :class:`~omniws.trio_io.writer.Writer`: ``send()`` writes to the socket itself when no
 other task is writing, so an echo costs no extra task switch.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 import trio
@@ -29,6 +31,21 @@ FRAME_BUDGET = 512
 """Frames parsed before the reader lets other tasks run (as on asyncio)."""
 READ_SIZE = 65536
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+async def _receive_socket(raw: socket.socket) -> bytes:
+    """The next bytes of a plain TCP socket (b"" at its end). Waits for readability first:
+    ``SocketStream.receive_some()`` tries ``recv`` first, which fails every time when the
+    peer answers what was just sent. Raises ClosedResourceError once ``raw`` is closed
+    (``Writer.stop()`` tells trio first, which wakes a wait at once)."""
+    while True:
+        if raw.fileno() == -1:
+            raise trio.ClosedResourceError("the connection's socket is closed")
+        await trio.lowlevel.wait_readable(raw)
+        try:
+            return raw.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            pass  # readable, then not: wait again
 
 
 class Connection(DrivenConnection):
@@ -59,6 +76,7 @@ class Connection(DrivenConnection):
     # ---- reading --------------------------------------------------------------------
     async def _read(self, rest: bytes) -> None:
         stream = self._stream
+        raw = self._writer.raw  # plain TCP: read the socket itself
         try:
             data = rest
             while True:
@@ -69,7 +87,11 @@ class Connection(DrivenConnection):
                 while self._queue_paused:
                     self._resume = trio.Event()
                     await self._resume.wait()
-                received = await stream.receive_some(READ_SIZE)
+                received: bytes | bytearray
+                if raw is not None:
+                    received = await _receive_socket(raw)
+                else:
+                    received = await stream.receive_some(READ_SIZE)
                 if not received:
                     break
                 # TLS hands out bytearrays
@@ -175,7 +197,7 @@ class Connection(DrivenConnection):
         self._mark_closed()
         sock = socket_of(self._stream)
         if sock is not None:
-            sock.close()  # the reader's receive ends now, with ClosedResourceError
-        self._writer.stop()
+            sock.close()  # TLS: the reader's receive ends now, with ClosedResourceError
+        self._writer.stop()  # plain TCP: closes the socket the reader waits on
         if self._reader is not None:
             self._reader.cancel()

@@ -12,7 +12,8 @@ On a plain TCP stream the bytes go to a duplicate of its socket with non-blockin
 ``send`` calls, waiting for writability only when the kernel's buffer is full: a
 cancelled ``send()`` then stops between two ``send`` calls, with the unsent rest still
 buffered for the writer task, so a frame is never cut. Other streams (TLS) are written
-only by the writer task, through ``send_all``.
+only by the writer task, through ``send_all``. The connection's reader reads the same
+duplicate (:attr:`Writer.raw`); :meth:`Writer.stop` closes it, waking the reader.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class Writer:
         self._wake = trio.Event()
         self._drained = trio.Event()
         self.task: TrioTask[None] | None = None
+
+    @property
+    def raw(self) -> socket.socket | None:
+        """The non-blocking duplicate of a plain TCP stream's socket (None on TLS); closed,
+        with trio told first, by :meth:`stop`."""
+        return self._raw
 
     def write(self, data: bytes) -> None:
         """Buffer ``data`` (the protocol's write callback)."""
