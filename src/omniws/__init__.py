@@ -1,4 +1,5 @@
-"""omniws: one async WebSocket client for CPython and Pyodide that stays connected by itself."""
+"""omniws: one async WebSocket client for CPython (asyncio or trio) and Pyodide that stays
+connected by itself."""
 
 from ._connect import Connection, connect
 from ._platform import implementation

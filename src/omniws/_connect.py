@@ -64,6 +64,10 @@ def connect(
     ``ping()`` (the round-trip time), ``close(code, reason)``, ``wait_closed()``,
     ``send_nowait()``, and ``subprotocol``, ``response_headers``, ``close_code``.
 
+    Under ``asyncio.run`` it uses asyncio's sockets, under ``trio.run`` trio's streams
+    (``pip install 'omniws[trio]'``), under Pyodide the platform's WebSocket; the connection
+    has the same methods everywhere.
+
     The options mean what the fields of :class:`~omniws.WebSocketConfig` of the same names
     mean; ``config=`` passes a ready config instead of a URL and options. For a connection
     that survives drops and restarts, with a heartbeat, use :class:`~omniws.WebSocketClient`.

@@ -48,7 +48,8 @@ class WebSocketClient:
     (``on_open``, ``on_message``, ``on_close``, ``on_error``, ``on_state_change``) take plain or
     async functions; register them before ``connect()``. ``should_retry(cause)`` may overrule
     the retry decision (True/False) or leave it (None). ``open_connection`` and ``rng`` are for
-    other platforms and for tests.
+    other platforms and for tests. It runs under ``asyncio.run`` and ``trio.run`` alike: its
+    background tasks, waits and timeouts use the library that calls ``connect()``.
     """
 
     def __init__(
