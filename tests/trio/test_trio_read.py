@@ -5,6 +5,7 @@ left open however a connection ends; the frame budget lets other tasks run."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import socket
@@ -125,6 +126,7 @@ def test_no_descriptor_is_left_open() -> None:
             serving = trio.lowlevel.current_statistics().tasks_living
             async with await open_ws(echo) as ws:  # warm-up: trio's own descriptors
                 await ws.send("warm")
+            gc.collect()  # sockets earlier tests dropped close now, not during the count
             before = open_fds()
             for round_ in range(15):
                 async with await open_ws(echo) as ws:  # close handshake
@@ -140,7 +142,10 @@ def test_no_descriptor_is_left_open() -> None:
             with trio.fail_after(10):
                 while trio.lowlevel.current_statistics().tasks_living > serving:
                     await trio.sleep(0.01)  # the servers' handlers close their ends
-            assert open_fds() == before
+            gc.collect()
+            # at most as many as before: 45 connections leaking would show; other threads of
+            # the test process (servers of earlier tests) may close descriptors meanwhile
+            assert open_fds() <= before
             nursery.cancel_scope.cancel()
 
     trio.run(main)
