@@ -71,7 +71,7 @@ class Connection(DrivenConnection):
 
     def _start(self, rest: bytes) -> None:
         """Start reading; ``rest``: bytes that arrived with the handshake's answer."""
-        self._reader = TRIO.spawn(self._read(rest), "omniws reader")  # type: ignore[assignment]
+        self._reader = TRIO.spawn(self._read(rest), "omniws reader")
 
     # ---- reading --------------------------------------------------------------------
     async def _read(self, rest: bytes) -> None:

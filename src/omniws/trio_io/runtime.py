@@ -53,7 +53,7 @@ class TrioTask(Generic[T]):
         self.scope = trio.CancelScope()
         self.ended = trio.Event()
         self.task: trio.lowlevel.Task | None = None
-        self._result: T | None = None
+        self._outcome: tuple[T] | None = None  # (what it returned,) once it returned
         self._error: BaseException | None = None
         self._cancelled = False
         self._seen = False
@@ -62,7 +62,7 @@ class TrioTask(Generic[T]):
         self.task = trio.lowlevel.current_task()
         try:
             with self.scope:
-                self._result = await coroutine
+                self._outcome = (await coroutine,)
         except trio.Cancelled:
             raise  # another scope's (trio.run is ending): not ours to keep
         except BaseException as exc:  # nothing may escape a system task
@@ -92,7 +92,9 @@ class TrioTask(Generic[T]):
         self._seen = True
         if self._error is not None:
             raise self._error
-        return self._result  # type: ignore[return-value]
+        if self._outcome is None:
+            raise RuntimeError(f"task {self.name} was cancelled")
+        return self._outcome[0]
 
 
 class _Timer:
@@ -127,7 +129,7 @@ class TrioRuntime:
         trio.lowlevel.spawn_system_task(later, name="omniws timer")
         return timer
 
-    def spawn(self, coroutine: Coroutine[Any, Any, T], name: str) -> TaskHandle[T]:
+    def spawn(self, coroutine: Coroutine[Any, Any, T], name: str) -> TrioTask[T]:
         task: TrioTask[T] = TrioTask(name)
         trio.lowlevel.spawn_system_task(
             task.run, coroutine, name=name, context=contextvars.copy_context()

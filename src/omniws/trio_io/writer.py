@@ -107,7 +107,7 @@ class Writer:
         """Have the writer task write what is buffered, unless a writer is at it."""
         if self._out and not self._writing and not self._stopped:
             if self.task is None:
-                self.task = TRIO.spawn(self._run(), "omniws writer")  # type: ignore[assignment]
+                self.task = TRIO.spawn(self._run(), "omniws writer")
             self._wake.set()
 
     async def _run(self) -> None:
