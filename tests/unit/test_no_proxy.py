@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from omniws import ConfigError, WebSocketConfig
-from omniws.native.proxy_env import bypass, select_proxy
+from omniws._proxy_env import bypass, select_proxy
 
 CASES = [
     # (no_proxy, host, port, bypassed)

@@ -1,6 +1,6 @@
 """Tunnels through proxies on CPython: HTTP CONNECT (``http://``, ``https://``) and SOCKS5,
 asked for by the sans-I/O steps of :mod:`omniws._tunnel_steps`; the choice of proxy
-(environment, NO_PROXY) is in ``proxy_env.py``.
+(environment, NO_PROXY) is in :mod:`omniws._proxy_env`.
 
 :func:`open_tunnel` connects to the proxy and asks it for a TCP tunnel to the target. The
 caller then runs TLS (for ``wss://``) and the upgrade through the tunnel. Everything here
