@@ -9,13 +9,13 @@ from typing import Any
 
 from trio_websocket import open_websocket_url
 
-from benchmarks.clients import trio_loops
+from benchmarks.clients import async_loops
 from benchmarks.common import MAX_SIZE, Params
 from benchmarks.tls import client_context
 
 
 @asynccontextmanager
-async def _open(p: Params) -> AsyncIterator[tuple[trio_loops.Send, trio_loops.Recv]]:
+async def _open(p: Params) -> AsyncIterator[tuple[async_loops.Send, async_loops.Recv]]:
     if p.compression:
         raise SystemExit("trio-websocket has no permessage-deflate")
     async with open_websocket_url(
@@ -25,4 +25,4 @@ async def _open(p: Params) -> AsyncIterator[tuple[trio_loops.Send, trio_loops.Re
 
 
 async def run_trio(p: Params) -> dict[str, Any]:
-    return await trio_loops.run(p, "trio-websocket", _open)
+    return await async_loops.run(p, "trio-websocket", _open)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from benchmarks.common import MAX_SIZE, PUSH_DONE_TEXT, Meter, Params, check, open_many, payload
+from benchmarks.clients import async_loops
+from benchmarks.common import MAX_SIZE, Params, check, open_many
 from benchmarks.compressed import JSON_MESSAGE
 from benchmarks.tls import client_context
 
@@ -23,47 +23,15 @@ async def _open(p: Params) -> ClientConnection:
 
 
 async def echo(p: Params) -> dict[str, Any]:
-    data = payload(p.size)
     ws = await _open(p)
-    send, recv = ws.send, ws.recv
-    for _ in range(p.warmup):
-        await send(data)
-        await recv()
-    n, step = 0, p.step
-    meter = Meter()
-    deadline = meter.t0 + p.seconds
-    reply: Any = b""
-    while n < p.count:
-        for _ in range(step):
-            await send(data)
-            reply = await recv()
-        n += step
-        if time.perf_counter() > deadline:
-            break
-    result = meter.stop(n, n * p.size)
-    check(reply == data, "echo reply differs")
+    result = await async_loops.echo_loop(p, ws.send, ws.recv)
     await ws.close()
     return result
 
 
 async def push(p: Params) -> dict[str, Any]:
     ws = await _open(p)
-    send, recv = ws.send, ws.recv
-    await send(f"push {p.warmup}")
-    while await recv() != PUSH_DONE_TEXT:
-        pass
-    n = 0
-    meter = Meter()
-    deadline = meter.t0 + p.seconds
-    while n < p.count and time.perf_counter() < deadline:
-        await send(f"push {p.batch}")
-        while True:
-            message = await recv()
-            if message == PUSH_DONE_TEXT:
-                break
-            n += 1
-    result = meter.stop(n)
-    check(n % p.batch == 0, "push lost messages")
+    result = await async_loops.push_loop(p, ws.send, ws.recv)
     await ws.close()
     return result
 

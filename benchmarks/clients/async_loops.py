@@ -1,6 +1,6 @@
-"""The echo and push loops of the trio clients (omniws.trio, trio-websocket, websockets.trio),
-run by the worker under ``trio.run``: one loop for all three, so that only the client differs.
-Each loop is the same as the asyncio clients' (``benchmarks/clients/websockets_client.py``)."""
+"""The echo and push loops over a connection's send and receive functions, for any async
+library: the trio clients (omniws.trio, trio-websocket, websockets.trio, run by the worker
+under ``trio.run``) and websockets on asyncio use them, so that only the client differs."""
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ async def run(p: Params, name: str, open_: Open) -> dict[str, Any]:
         raise SystemExit(f"{name} is only measured on echo, large and push, not {p.kind}")
     async with open_(p) as (send, recv):
         if p.kind == "echo":
-            return await _echo(p, send, recv)
-        return await _push(p, send, recv)
+            return await echo_loop(p, send, recv)
+        return await push_loop(p, send, recv)
 
 
-async def _echo(p: Params, send: Send, recv: Recv) -> dict[str, Any]:
+async def echo_loop(p: Params, send: Send, recv: Recv) -> dict[str, Any]:
+    """Warm up, then send ``p.size`` bytes and await the reply, for ``p.count`` round trips
+    or ``p.seconds``; the meter's result."""
     data = payload(p.size)
     for _ in range(p.warmup):
         await send(data)
@@ -56,7 +58,9 @@ async def _push_batch(send: Send, recv: Recv, batch: int) -> int:
     return n
 
 
-async def _push(p: Params, send: Send, recv: Recv) -> dict[str, Any]:
+async def push_loop(p: Params, send: Send, recv: Recv) -> dict[str, Any]:
+    """Warm up, then have the server push batches of ``p.batch`` messages, for ``p.count``
+    messages or ``p.seconds``; the meter's result."""
     await _push_batch(send, recv, p.warmup)
     n = 0
     meter = Meter()
