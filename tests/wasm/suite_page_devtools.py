@@ -101,30 +101,43 @@ async def test_devtools_back_forward_cache(env: Env) -> None:
         proxy.destroy()
 
 
-@case("browser")
-async def test_blocked_main_thread_causes_no_reconnection(env: Env) -> None:
-    config = WebSocketConfig(
-        f"{env['echo']}/echo",
+BLOCK_3S = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
+
+
+def probed_every_second(url: str) -> WebSocketConfig:
+    """A message heartbeat: "hb" after 1 s of silence, answered "hb" within 1 s."""
+    return WebSocketConfig(
+        url,
         heartbeat_interval=1,
         heartbeat_timeout=1,
         heartbeat_message="hb",
         heartbeat_reply="hb",
     )
-    watched = Watched(config)
-    block = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
+
+
+def block_after_probes(client: Any, times: int) -> list[float]:
+    """Block the page 3 s right after each of the first ``times`` probes went out (its answer
+    queues up behind the heartbeat's deadline); the list gets the time of each block."""
+    conn: Any = client._link.current
+    real_send, blocked = conn.send, list[float]()
+
+    async def send_then_block(data: Any) -> None:
+        await real_send(data)
+        if data == "hb" and len(blocked) < times:
+            blocked.append(time.monotonic())
+            asyncio.get_running_loop().call_soon(js.eval, BLOCK_3S)
+
+    conn.send = send_then_block
+    return blocked
+
+
+@case("browser")
+async def test_blocked_main_thread_causes_no_reconnection(env: Env) -> None:
+    watched = Watched(probed_every_second(f"{env['echo']}/echo"))
     async with watched.client as client:
-        conn: Any = client._link.current
-        real_send, blocked = conn.send, list[float]()
-
-        async def send_then_block(data: Any) -> None:  # block right after the probe went out:
-            await real_send(data)  # its answer queues up behind the heartbeat's deadline
-            if data == "hb" and len(blocked) < 2:
-                blocked.append(time.monotonic())
-                asyncio.get_running_loop().call_soon(js.eval, block)
-
-        conn.send = send_then_block
+        blocked = block_after_probes(client, 2)
         await asyncio.sleep(1.5)
-        js.eval(block)  # and once more at some other moment
+        js.eval(BLOCK_3S)  # and once more at some other moment
         await wait_until(lambda: len(blocked) == 2, 15)
         await asyncio.sleep(4)
         assert watched.kinds() == [Connecting, Connected], watched.states
@@ -135,26 +148,9 @@ async def test_blocked_main_thread_causes_no_reconnection(env: Env) -> None:
 async def test_a_late_deadline_waits_for_the_answer(env: Env) -> None:
     """The page blocks 3 s right after the first probe; its answer (3.3 s late) comes after
     the overdue deadline fired: a late deadline gives a full timeout of running time."""
-    config = WebSocketConfig(
-        f"{env['slow']}/first?delay=3.3",
-        heartbeat_interval=1,
-        heartbeat_timeout=1,
-        heartbeat_message="hb",
-        heartbeat_reply="hb",
-    )
-    watched = Watched(config)
-    block = "(() => { const end = Date.now() + 3000; while (Date.now() < end) {} })()"
+    watched = Watched(probed_every_second(f"{env['slow']}/first?delay=3.3"))
     async with watched.client as client:
-        conn: Any = client._link.current
-        real_send, blocked = conn.send, list[float]()
-
-        async def send_then_block(data: Any) -> None:
-            await real_send(data)
-            if data == "hb" and not blocked:
-                blocked.append(time.monotonic())
-                asyncio.get_running_loop().call_soon(js.eval, block)
-
-        conn.send = send_then_block
+        blocked = block_after_probes(client, 1)
         await wait_until(lambda: blocked, 5)
         await asyncio.sleep(5)
         assert watched.kinds() == [Connecting, Connected], watched.states
