@@ -87,12 +87,10 @@ class TrioTask(Generic[T]):
     def result(self) -> T:
         if not self.ended.is_set():
             raise RuntimeError(f"task {self.name} has not ended yet")
-        if self._cancelled:
-            raise RuntimeError(f"task {self.name} was cancelled")
         self._seen = True
         if self._error is not None:
             raise self._error
-        if self._outcome is None:
+        if self._outcome is None:  # a cancelled task returned nothing
             raise RuntimeError(f"task {self.name} was cancelled")
         return self._outcome[0]
 
